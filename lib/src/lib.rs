@@ -8,3 +8,5 @@
 
 pub mod manifest;
 pub mod object;
+pub mod link;
+pub mod progress;
