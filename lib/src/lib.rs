@@ -10,3 +10,6 @@ pub mod manifest;
 pub mod object;
 pub mod link;
 pub mod progress;
+pub mod refs;
+pub mod git;
+pub mod helper;
