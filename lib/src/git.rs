@@ -181,6 +181,15 @@ impl Repo {
         Ok(commit.id)
     }
 
+    /// Resolves `spec` to the object it names, without peeling tags.
+    pub fn resolve_object(&self, spec: &str) -> Result<CommitId, Error> {
+        let id = self
+            .inner
+            .rev_parse_single(spec)
+            .map_err(|_| Error::UnknownRevision { spec: spec.to_owned() })?;
+        Ok(id.detach())
+    }
+
     /// Returns the commit HEAD points at, or `None` on an unborn branch.
     pub fn head_commit(&self) -> Result<Option<CommitId>, Error> {
         let head = self.inner.head().map_err(|e| read_error("HEAD")(Box::new(e)))?;

@@ -13,3 +13,7 @@ pub mod progress;
 pub mod refs;
 pub mod git;
 pub mod helper;
+pub mod collect;
+pub mod project;
+pub mod share;
+pub mod workspace;

@@ -2,3 +2,4 @@
 //! it runs the user's git against the inner URL and moves experiment data around that.
 
 pub mod protocol;
+pub mod session;

@@ -1,0 +1,216 @@
+//! Moving an [`ObjectSet`] between the local cache and the storages its outputs are routed to.
+
+use std::collections::BTreeMap;
+
+use crate::cache::Cache;
+use crate::collect::ObjectSet;
+use crate::object::ObjectKey;
+use crate::progress::Progress;
+use crate::project::{self, Project};
+use crate::storage::Storage;
+use crate::transfer::{self, FailureKind};
+
+/// What went wrong with one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFailure {
+    /// The output path that needs the object.
+    pub path: String,
+    /// The storage name, or `None` when no storage could be chosen.
+    pub storage: Option<String>,
+    /// Why the transfer failed, one line.
+    pub message: String,
+    /// True when the object is neither in the cache nor in storage.
+    pub missing: bool,
+}
+
+/// The result of moving one object set.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Objects copied.
+    pub transferred: usize,
+    /// Bytes copied.
+    pub bytes: u64,
+    /// Objects already at the destination.
+    pub already_present: usize,
+    /// Objects skipped because `-r` chose another storage than the one they are routed to.
+    pub skipped: usize,
+    /// Objects that could not be moved.
+    pub failures: BTreeMap<ObjectKey, ObjectFailure>,
+    /// Storages used, by name, with their locations for messages.
+    pub storages: BTreeMap<String, String>,
+}
+
+impl Outcome {
+    /// Returns true if and only if every object arrived.
+    pub fn is_success(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Direction of a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the cache to storage.
+    Upload,
+    /// From storage to the cache.
+    Download,
+}
+
+/// Moves every object of `set` in `direction`, storage by storage.
+///
+/// `explicit` is the storage chosen with `-r`; objects routed to another storage are then
+/// skipped, as DVC does. Failures are collected per object; nothing stops at the first one.
+pub fn transfer(
+    project: &Project,
+    set: &ObjectSet,
+    direction: Direction,
+    explicit: Option<&str>,
+    options: &transfer::Options,
+    progress: &dyn Progress,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+
+    for (routed, objects) in &set.by_storage {
+        if objects.is_empty() {
+            continue;
+        }
+        if let (Some(routed), Some(explicit)) = (routed, explicit) {
+            if !routed.eq_ignore_ascii_case(explicit) {
+                tracing::debug!(%routed, %explicit, count = objects.len(), "skipping objects routed to another storage");
+                outcome.skipped += objects.len();
+                continue;
+            }
+        }
+
+        let Some(name) = project.storage_name(routed.as_deref(), explicit) else {
+            let error = project::Error::NoDefaultStorage {
+                what: format!("{} objects", objects.len()),
+            };
+            fail_all(&mut outcome, objects, None, &error_chain(&error));
+            continue;
+        };
+        let storage = match project.open_storage(&name) {
+            Ok(storage) => storage,
+            Err(error) => {
+                fail_all(&mut outcome, objects, Some(&name), &error_chain(&error));
+                continue;
+            }
+        };
+        outcome.storages.insert(name.clone(), storage.describe());
+
+        let keys: Vec<ObjectKey> = objects.keys().copied().collect();
+        let report = run(project, storage.as_ref(), &keys, direction, options, progress);
+        outcome.transferred += report.transferred.len();
+        outcome.bytes += report.bytes;
+        outcome.already_present += report.already_present;
+        for failure in report.failed {
+            let path = output_path_of(objects, &failure.key);
+            outcome.failures.insert(
+                failure.key,
+                ObjectFailure {
+                    path,
+                    storage: Some(name.clone()),
+                    message: failure.message,
+                    missing: matches!(failure.kind, FailureKind::MissingLocally | FailureKind::MissingInStorage),
+                },
+            );
+        }
+    }
+
+    outcome
+}
+
+fn run(
+    project: &Project,
+    storage: &dyn Storage,
+    keys: &[ObjectKey],
+    direction: Direction,
+    options: &transfer::Options,
+    progress: &dyn Progress,
+) -> transfer::Report {
+    match direction {
+        Direction::Upload => transfer::upload(project.cache(), storage, keys, options, progress),
+        Direction::Download => transfer::download(storage, project.cache(), keys, options, progress),
+    }
+}
+
+/// Returns the output path for `key`; members of a directory report the directory's path.
+fn output_path_of(objects: &BTreeMap<ObjectKey, String>, key: &ObjectKey) -> String {
+    match objects.get(key) {
+        Some(path) => path.clone(),
+        None => {
+            let dirs: Vec<&str> = objects
+                .iter()
+                .filter(|(k, _)| k.id.is_dir())
+                .map(|(_, path)| path.as_str())
+                .collect();
+            match dirs.as_slice() {
+                [one] => format!("{one}/…"),
+                _ => "a tracked directory".to_owned(),
+            }
+        }
+    }
+}
+
+fn fail_all(outcome: &mut Outcome, objects: &BTreeMap<ObjectKey, String>, storage: Option<&str>, message: &str) {
+    for (key, path) in objects {
+        outcome.failures.insert(
+            *key,
+            ObjectFailure {
+                path: path.clone(),
+                storage: storage.map(str::to_owned),
+                message: message.to_owned(),
+                missing: false,
+            },
+        );
+    }
+}
+
+/// Returns the part of `set` that the cache lacks: objects not in it, and directories
+/// with a member not in it.
+pub fn incomplete(cache: &Cache, set: &ObjectSet) -> ObjectSet {
+    let mut missing = ObjectSet::default();
+    for (storage, objects) in &set.by_storage {
+        for (key, path) in objects {
+            if !is_complete(cache, key) {
+                missing
+                    .by_storage
+                    .entry(storage.clone())
+                    .or_default()
+                    .insert(*key, path.clone());
+            }
+        }
+    }
+    missing
+}
+
+fn is_complete(cache: &Cache, key: &ObjectKey) -> bool {
+    if !cache.contains(key) {
+        return false;
+    }
+    if !key.id.is_dir() {
+        return true;
+    }
+    match cache.read_manifest(key) {
+        Ok(manifest) => manifest
+            .entries()
+            .iter()
+            .all(|entry| cache.contains(&ObjectKey::new(key.kind, entry.id))),
+        Err(_) => false,
+    }
+}
+
+/// Formats an error and its sources on one line, joined with ": ".
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
