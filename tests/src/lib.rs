@@ -1,1 +1,276 @@
+//! Test harness: a sealed environment per test, the freshly built binaries first on `PATH`,
+//! the DVC-made fixture repositories, and assertions that explain their failures.
 
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// Returns the directory holding freshly built `git-remote-exp` and `git-exp`.
+///
+/// The binaries live in another package of the workspace, which cargo does not build for
+/// this package's tests, so the first call builds them with the same profile.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary has a path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test binaries live in target/<profile>/deps")
+            .to_path_buf();
+        let profile = profile_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug")
+            .to_owned();
+        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let profile_arg = if profile == "debug" { "dev".to_owned() } else { profile };
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "git-remote-exp", "--bins", "--profile", &profile_arg])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the binaries failed");
+        profile_dir
+    })
+}
+
+/// Returns the folder of the DVC-made fixture archives.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A temporary directory with its own HOME, git and DVC config, and a fixed identity.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// Creates the sandbox.
+    pub fn new() -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("exp-test-")
+            .tempdir()
+            .expect("temp dir");
+        for sub in ["home", "home/.config", "dvc-global", "dvc-system"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("sandbox dirs");
+        }
+        std::fs::write(dir.path().join("home/.gitconfig"), "").expect("gitconfig");
+        Sandbox { dir }
+    }
+
+    /// Returns the sandbox root.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Builds a command for `program` in `cwd` with the sealed environment.
+    pub fn command(&self, program: &str, cwd: &Path) -> Command {
+        let mut command = Command::new(program);
+        let root = self.path();
+        let mut path = OsString::from(bin_dir());
+        path.push(":");
+        path.push(std::env::var_os("PATH").unwrap_or_default());
+        for var in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_INDEX_FILE",
+            "GIT_REMOTE_EXP_ACTIVE",
+            "GIT_EXP_LOG",
+            "GIT_TRACE",
+            "XDG_CONFIG_HOME",
+        ] {
+            command.env_remove(var);
+        }
+        command
+            .current_dir(cwd)
+            .env("PATH", path)
+            .env("HOME", root.join("home"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", root.join("home/.gitconfig"))
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("LC_ALL", "C")
+            .env("GIT_AUTHOR_NAME", "Test Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-02T00:00:00Z")
+            .env("GIT_COMMITTER_NAME", "Test Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_COMMITTER_DATE", "2026-01-02T00:00:00Z")
+            .env("DVC_GLOBAL_CONFIG_DIR", root.join("dvc-global"))
+            .env("DVC_SYSTEM_CONFIG_DIR", root.join("dvc-system"))
+            .env("DVC_NO_ANALYTICS", "1")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs git in `cwd` and panics with its output unless it succeeds.
+    pub fn git(&self, cwd: &Path, args: &[&str]) -> Output {
+        succeed(self.command("git", cwd).args(args))
+    }
+
+    /// Runs git in `cwd` and returns its output whatever the exit status.
+    pub fn git_result(&self, cwd: &Path, args: &[&str]) -> Output {
+        run(self.command("git", cwd).args(args))
+    }
+
+    /// Runs `git exp` in `cwd` and returns its output whatever the exit status.
+    pub fn exp_result(&self, cwd: &Path, args: &[&str]) -> Output {
+        run(self.command("git-exp", cwd).args(args))
+    }
+
+    /// Runs `git exp` in `cwd` and panics with its output unless it succeeds.
+    pub fn exp(&self, cwd: &Path, args: &[&str]) -> Output {
+        succeed(self.command("git-exp", cwd).args(args))
+    }
+
+    /// Returns git's stdout, trimmed, for `args` in `cwd`.
+    pub fn git_stdout(&self, cwd: &Path, args: &[&str]) -> String {
+        stdout(&self.git(cwd, args)).trim().to_owned()
+    }
+
+    /// Unpacks the fixture archive `name` into the sandbox and returns its folder.
+    pub fn unpack(&self, name: &str) -> PathBuf {
+        let archive = fixtures_dir().join(format!("{name}.tar.gz"));
+        succeed(
+            Command::new("tar")
+                .arg("-xzf")
+                .arg(&archive)
+                .arg("-C")
+                .arg(self.path()),
+        );
+        self.path().join(name)
+    }
+}
+
+/// Runs `command` and returns its output.
+pub fn run(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+}
+
+/// Runs `command` and panics with its full output unless it exits 0.
+pub fn succeed(command: &mut Command) -> Output {
+    let output = run(command);
+    if !output.status.success() {
+        panic!(
+            "command failed: {command:?}\nstatus: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    output
+}
+
+/// Returns stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Returns stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Returns every regular file under `root`, as `/`-separated relative paths.
+pub fn files_under(root: &Path) -> BTreeSet<String> {
+    let mut files = BTreeSet::new();
+    if !root.exists() {
+        return files;
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable dir") {
+            let entry = entry.expect("dir entry");
+            let path = entry.path();
+            let kind = entry.file_type().expect("file type");
+            if kind.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(root).expect("under root");
+                files.insert(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    files
+}
+
+/// Returns the permission bits of `path`.
+pub fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o7777
+}
+
+/// Returns the MD5 of the file at `path` as hex.
+pub fn md5_of(path: &Path) -> String {
+    let output = succeed(Command::new("md5sum").arg(path));
+    stdout(&output)
+        .split_whitespace()
+        .next()
+        .expect("md5sum prints a hash")
+        .to_owned()
+}
+
+/// Parses an `md5sum` listing into (path, hash) pairs.
+pub fn read_md5_list(list: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(list).expect("readable md5 list");
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let (hash, path) = line.split_once("  ").expect("md5sum line");
+            (path.to_owned(), hash.to_owned())
+        })
+        .collect()
+}
+
+/// Asserts that `workspace` holds exactly the files of an `md5sum` listing with those hashes,
+/// looking only at the top-level folders and files the listing mentions.
+pub fn assert_workspace_matches(workspace: &Path, list: &Path) {
+    let expected = read_md5_list(list);
+    let mut mismatches = Vec::new();
+    for (path, hash) in &expected {
+        let file = workspace.join(path);
+        if !file.is_file() {
+            mismatches.push(format!("missing {path}"));
+            continue;
+        }
+        let actual = md5_of(&file);
+        if &actual != hash {
+            mismatches.push(format!("{path}: expected {hash}, found {actual}"));
+        }
+    }
+
+    let expected_paths: BTreeSet<&str> = expected.iter().map(|(p, _)| p.as_str()).collect();
+    let tops: BTreeSet<&str> = expected_paths
+        .iter()
+        .filter_map(|p| p.split_once('/').map(|(top, _)| top))
+        .collect();
+    for top in tops {
+        for file in files_under(&workspace.join(top)) {
+            let path = format!("{top}/{file}");
+            if !expected_paths.contains(path.as_str()) {
+                mismatches.push(format!("unexpected {path}"));
+            }
+        }
+    }
+
+    assert!(
+        mismatches.is_empty(),
+        "workspace {} differs from {}:\n{}",
+        workspace.display(),
+        list.display(),
+        mismatches.join("\n")
+    );
+}

@@ -24,6 +24,9 @@ use crate::refs::{self, ExpRef};
 use crate::share::{self, error_chain, Direction};
 use crate::transfer;
 
+/// The push status git treats as "nothing to push for this ref", neither printed nor an error.
+const NO_MATCH: &str = "no match";
+
 /// Git config key listing ref patterns, besides experiments, whose data a push uploads.
 pub const TRANSFER_REFS_KEY: &str = "exp.transferRefs";
 
@@ -360,7 +363,8 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             }
         }
 
-        if self.options.atomic && updates.iter().any(|u| u.error.is_some()) {
+        let rejected = updates.iter().any(|u| u.error.as_deref().is_some_and(|e| e != NO_MATCH));
+        if self.options.atomic && rejected {
             for update in updates.iter_mut().filter(|u| u.error.is_none()) {
                 update.error = Some("atomic push failed: the data of another ref could not be stored".into());
             }
@@ -558,7 +562,8 @@ fn plan_one(
 ) -> Result<(), String> {
     let dst = update.spec.dst.clone();
     if refs::is_hidden(&dst) {
-        return Err("DVC's internal refs are never pushed".to_owned());
+        // "no match" makes git skip the ref silently and keeps the push successful.
+        return Err(NO_MATCH.to_owned());
     }
     if update.spec.is_delete() {
         return Ok(());
