@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod manifest;
+pub mod metafile;
 pub mod object;
 pub mod link;
 pub mod progress;
