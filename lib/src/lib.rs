@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod manifest;
 pub mod metafile;
 pub mod object;
