@@ -6,7 +6,9 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod manifest;
+pub mod metafile;
 pub mod object;
 pub mod link;
 pub mod progress;
