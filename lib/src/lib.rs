@@ -10,3 +10,10 @@ pub mod manifest;
 pub mod object;
 pub mod link;
 pub mod progress;
+pub mod cache;
+pub mod storage;
+
+mod atomic_write;
+
+#[cfg(test)]
+mod test_support;
