@@ -12,6 +12,7 @@ pub mod link;
 pub mod progress;
 pub mod cache;
 pub mod storage;
+pub mod transfer;
 
 mod atomic_write;
 
