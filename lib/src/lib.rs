@@ -13,6 +13,7 @@ pub mod progress;
 pub mod cache;
 pub mod storage;
 pub mod transfer;
+pub mod checkout;
 
 mod atomic_write;
 
