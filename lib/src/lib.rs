@@ -6,16 +6,24 @@
 
 #![deny(missing_docs)]
 
+mod atomic_write;
+pub mod cache;
+pub mod checkout;
+pub mod collect;
 pub mod config;
+pub mod git;
+pub mod helper;
+pub mod link;
 pub mod manifest;
 pub mod metafile;
 pub mod object;
-pub mod link;
 pub mod progress;
-pub mod refs;
-pub mod git;
-pub mod helper;
-pub mod collect;
 pub mod project;
+pub mod refs;
 pub mod share;
+pub mod storage;
+pub mod transfer;
 pub mod workspace;
+
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,643 @@
+//! The transfer engine: moves the objects that outputs name between the cache and a storage.
+//!
+//! Both directions expand `.dir` roots into their members, move members and files first on
+//! a pool of worker threads, and move each `.dir` manifest last, only when every member
+//! arrived. An interrupted run therefore never leaves a `.dir` whose members are absent,
+//! which matters because DVC treats a stored `.dir` as proof that its members are stored.
+//!
+//! Failures are collected per object in a [`Report`]; the other objects keep moving.
+
+use std::collections::{HashMap, HashSet};
+use std::error::Error as StdError;
+use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::cache::{self, Cache, MAX_MANIFEST_SIZE};
+use crate::manifest::Manifest;
+use crate::object::{Hasher, ObjectKey};
+use crate::progress::Progress;
+use crate::storage::{self, Storage};
+
+/// Attempts per object when the error is retryable, including the first one.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Wait before the second attempt; doubled before each further one.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
+
+/// Returns DVC's default number of transfer jobs: four per available CPU.
+pub fn default_jobs() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    4 * cpus
+}
+
+/// Settings of one transfer.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Number of worker threads; 0 is treated as 1.
+    pub jobs: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            jobs: default_jobs(),
+        }
+    }
+}
+
+/// The outcome of a transfer.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Objects written to the destination, in completion order.
+    pub transferred: Vec<ObjectKey>,
+    /// Bytes written to the destination.
+    pub bytes: u64,
+    /// Objects the destination already held.
+    pub already_present: usize,
+    /// Objects that could not be transferred, one entry per object.
+    pub failed: Vec<Failure>,
+}
+
+impl Report {
+    /// Returns true if and only if no object failed.
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// Returns the keys of the failed objects.
+    pub fn failed_keys(&self) -> HashSet<ObjectKey> {
+        self.failed.iter().map(|failure| failure.key).collect()
+    }
+}
+
+/// One object that could not be transferred.
+#[derive(Debug)]
+pub struct Failure {
+    /// The object.
+    pub key: ObjectKey,
+    /// The class of failure.
+    pub kind: FailureKind,
+    /// The error and its causes joined with `: `; storage descriptions carry no credentials.
+    pub message: String,
+}
+
+/// Class of a transfer failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// The object is in neither the cache nor the storage (upload), or a `.dir` to expand
+    /// is not in the cache.
+    MissingLocally,
+    /// The object is not in the storage (download).
+    MissingInStorage,
+    /// The bytes do not hash to the object's id; nothing was stored under its name.
+    Corrupt,
+    /// Any other I/O or backend failure.
+    Io,
+    /// A `.dir` manifest was not transferred because at least one member failed.
+    MemberFailed,
+}
+
+/// Uploads `roots`, and the members of `.dir` roots, from `cache` to `storage`.
+///
+/// Stages, in order:
+/// 1. Expand `.dir` roots from the cache.
+/// 2. Ask the storage which objects it lacks, in one call.
+/// 3. Upload the missing files and members, largest first, on `options.jobs` threads.
+/// 4. Upload each missing `.dir` whose members are all in the storage.
+///
+/// Objects absent from the cache but present in the storage count as present. Retryable
+/// storage errors are tried up to three times.
+pub fn upload(
+    cache: &Cache,
+    storage: &dyn Storage,
+    roots: &[ObjectKey],
+    options: &Options,
+    progress: &dyn Progress,
+) -> Report {
+    let storage_name = storage.describe();
+    let mut recorder = Recorder::default();
+
+    // Expand directories from the cache. A `.dir` that cannot be read there may still be
+    // present in the storage, so it counts as failed only after the storage check below.
+    let roots = dedupe(roots);
+    let mut dirs: Vec<(ObjectKey, Result<Manifest, cache::Error>)> = Vec::new();
+    let mut candidates = Ordered::default();
+    for key in &roots {
+        if key.id.is_dir() {
+            let manifest = cache.read_manifest(key);
+            if let Ok(manifest) = &manifest {
+                for entry in manifest.entries() {
+                    candidates.insert(ObjectKey::new(key.kind, entry.id));
+                }
+            }
+            dirs.push((*key, manifest));
+        } else {
+            candidates.insert(*key);
+        }
+    }
+    for (key, _) in &dirs {
+        candidates.insert(*key);
+    }
+
+    let missing: HashSet<ObjectKey> = match storage.missing(&candidates.keys, options.jobs) {
+        Ok(missing) => missing.into_iter().collect(),
+        Err(error) => {
+            let message = error_chain(&error);
+            for key in &roots {
+                recorder.fail(*key, FailureKind::Io, message.clone());
+            }
+            return recorder.into_report();
+        }
+    };
+    recorder.already_present = candidates.keys.len().saturating_sub(missing.len());
+    tracing::debug!(
+        objects = candidates.keys.len(),
+        missing = missing.len(),
+        storage = %storage_name,
+        "planned upload"
+    );
+
+    // Files and members first.
+    let mut queue: Vec<(ObjectKey, u64)> = Vec::new();
+    for key in candidates.keys.iter().filter(|key| !key.id.is_dir()) {
+        if !missing.contains(key) {
+            continue;
+        }
+        match crate::atomic_write::regular_file_size(&cache.object_path(key)) {
+            Some(size) => queue.push((*key, size)),
+            None => recorder.fail(
+                *key,
+                FailureKind::MissingLocally,
+                format!(
+                    "object {key} is in neither the cache at {} nor storage {storage_name}",
+                    cache.object_path(key).display()
+                ),
+            ),
+        }
+    }
+    queue.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
+
+    // Directories whose manifest could not be read from the cache fail now; the others
+    // wait for their members.
+    let mut pending_dirs: Vec<(ObjectKey, Manifest, u64)> = Vec::new();
+    for (key, manifest) in dirs {
+        if !missing.contains(&key) {
+            continue;
+        }
+        match manifest {
+            Ok(manifest) => {
+                let size = crate::atomic_write::regular_file_size(&cache.object_path(&key));
+                pending_dirs.push((key, manifest, size.unwrap_or(0)));
+            }
+            Err(cache::Error::NotFound { path, .. }) => recorder.fail(
+                key,
+                FailureKind::MissingLocally,
+                format!(
+                    "object {key} is in neither the cache at {} nor storage {storage_name}",
+                    path.display()
+                ),
+            ),
+            Err(error) => {
+                let kind = match error {
+                    cache::Error::Corrupt { .. } | cache::Error::InvalidManifest { .. } => {
+                        FailureKind::Corrupt
+                    }
+                    _ => FailureKind::Io,
+                };
+                recorder.fail(key, kind, error_chain(&error));
+            }
+        }
+    }
+
+    let total_objects = queue.len() + pending_dirs.len();
+    let total_bytes = queue.iter().map(|(_, size)| size).sum::<u64>()
+        + pending_dirs.iter().map(|(_, _, size)| size).sum::<u64>();
+    progress.begin("upload", total_objects as u64, total_bytes);
+
+    let put = |key: &ObjectKey| {
+        let source = cache.object_path(key);
+        with_retries(
+            key,
+            || storage.put(key, &source),
+            storage::Error::is_retryable,
+        )
+        .map_err(|error| (classify_put_error(&error), error_chain(&error)))
+    };
+    let outcomes = run_pool(&queue, options.jobs, |(key, size)| {
+        let outcome = put(key);
+        progress.advance(1, *size);
+        outcome
+    });
+    for ((key, _), outcome) in queue.iter().zip(outcomes) {
+        recorder.record(*key, outcome);
+    }
+
+    // Then each directory whose members are all in the storage now.
+    let mut ready: Vec<(ObjectKey, u64)> = Vec::new();
+    for (key, manifest, size) in pending_dirs {
+        let failed_members: Vec<ObjectKey> = manifest
+            .entries()
+            .iter()
+            .map(|entry| ObjectKey::new(key.kind, entry.id))
+            .filter(|member| recorder.failed.contains_key(member))
+            .collect();
+        if failed_members.is_empty() {
+            ready.push((key, size));
+        } else {
+            tracing::debug!(object = %key, failed = failed_members.len(), "holding back directory manifest");
+            recorder.fail(
+                key,
+                FailureKind::MemberFailed,
+                member_failed_message(&key, &failed_members, manifest.entries().len()),
+            );
+            progress.advance(1, size);
+        }
+    }
+    let outcomes = run_pool(&ready, options.jobs, |(key, size)| {
+        let outcome = put(key);
+        progress.advance(1, *size);
+        outcome
+    });
+    for ((key, _), outcome) in ready.iter().zip(outcomes) {
+        recorder.record(*key, outcome);
+    }
+
+    progress.finish();
+    recorder.into_report()
+}
+
+/// Downloads `roots`, and the members of `.dir` roots, from `storage` into `cache`.
+///
+/// Stages, in order:
+/// 1. Read each `.dir` manifest from the cache. A manifest not cached is streamed from the
+///    storage into memory, at most [`MAX_MANIFEST_SIZE`] bytes, and its MD5 is checked.
+/// 2. Download the missing files and members on `options.jobs` threads through
+///    [`Cache::insert_reader`], which verifies each one.
+/// 3. Insert each downloaded `.dir` into the cache once all of its members are there.
+///
+/// A corrupt object never enters the cache.
+///
+/// The progress totals count objects only, because the storage reports no sizes before
+/// downloading; bytes are added as objects finish.
+pub fn download(
+    storage: &dyn Storage,
+    cache: &Cache,
+    roots: &[ObjectKey],
+    options: &Options,
+    progress: &dyn Progress,
+) -> Report {
+    let storage_name = storage.describe();
+    let origin = format!("storage {storage_name}");
+    let mut recorder = Recorder::default();
+    let roots = dedupe(roots);
+
+    // Manifests: from the cache when present there, else fetched in parallel. A fetched
+    // manifest keeps its bytes until it can enter the cache.
+    let mut dirs: Vec<(ObjectKey, Manifest, Option<Vec<u8>>)> = Vec::new();
+    let mut to_fetch: Vec<ObjectKey> = Vec::new();
+    for key in roots.iter().filter(|key| key.id.is_dir()) {
+        if !cache.contains(key) {
+            to_fetch.push(*key);
+            continue;
+        }
+        match cache.read_manifest(key) {
+            Ok(manifest) => {
+                recorder.already_present += 1;
+                dirs.push((*key, manifest, None));
+            }
+            Err(error) => {
+                let kind = match error {
+                    cache::Error::Corrupt { .. } | cache::Error::InvalidManifest { .. } => {
+                        FailureKind::Corrupt
+                    }
+                    _ => FailureKind::Io,
+                };
+                recorder.fail(*key, kind, error_chain(&error));
+            }
+        }
+    }
+    let fetched = run_pool(&to_fetch, options.jobs, |key| {
+        fetch_manifest(storage, key, &storage_name)
+    });
+    for (key, outcome) in to_fetch.iter().zip(fetched) {
+        match outcome {
+            Ok((manifest, bytes)) => dirs.push((*key, manifest, Some(bytes))),
+            Err((kind, message)) => recorder.fail(*key, kind, message),
+        }
+    }
+
+    // Files and members that the cache lacks.
+    let mut seen: HashSet<ObjectKey> = HashSet::new();
+    let mut queue: Vec<ObjectKey> = Vec::new();
+    let file_roots = roots.iter().filter(|key| !key.id.is_dir()).copied();
+    let members = dirs.iter().flat_map(|(dir, manifest, _)| {
+        manifest
+            .entries()
+            .iter()
+            .map(move |entry| ObjectKey::new(dir.kind, entry.id))
+    });
+    for key in file_roots.chain(members) {
+        if !seen.insert(key) {
+            continue;
+        }
+        if cache.contains(&key) {
+            recorder.already_present += 1;
+        } else {
+            queue.push(key);
+        }
+    }
+    tracing::debug!(
+        objects = queue.len(),
+        manifests = to_fetch.len(),
+        storage = %storage_name,
+        "planned download"
+    );
+
+    let fetched_count = dirs.iter().filter(|(_, _, bytes)| bytes.is_some()).count();
+    progress.begin("download", (queue.len() + fetched_count) as u64, 0);
+    let outcomes = run_pool(&queue, options.jobs, |key| {
+        let outcome = download_object(storage, cache, key, &origin);
+        progress.advance(1, *outcome.as_ref().unwrap_or(&0));
+        outcome
+    });
+    for (key, outcome) in queue.iter().zip(outcomes) {
+        recorder.record(*key, outcome);
+    }
+
+    // Each fetched manifest enters the cache last, and only when all its members did.
+    for (key, manifest, bytes) in &dirs {
+        let Some(bytes) = bytes else {
+            continue;
+        };
+        let absent: Vec<ObjectKey> = manifest
+            .entries()
+            .iter()
+            .map(|entry| ObjectKey::new(key.kind, entry.id))
+            .filter(|member| !cache.contains(member))
+            .collect();
+        if !absent.is_empty() {
+            recorder.fail(
+                *key,
+                FailureKind::MemberFailed,
+                member_failed_message(key, &absent, manifest.entries().len()),
+            );
+            progress.advance(1, 0);
+            continue;
+        }
+        let outcome = cache
+            .insert_reader(key, &mut bytes.as_slice(), &origin)
+            .map_err(|error| (classify_insert_error(&error), error_chain(&error)));
+        progress.advance(1, bytes.len() as u64);
+        recorder.record(*key, outcome);
+    }
+
+    progress.finish();
+    recorder.into_report()
+}
+
+/// Streams the manifest `key` from the storage into memory, checks its digest and parses it.
+fn fetch_manifest(
+    storage: &dyn Storage,
+    key: &ObjectKey,
+    storage_name: &str,
+) -> Result<(Manifest, Vec<u8>), (FailureKind, String)> {
+    let mut reader = with_retries(key, || storage.open(key), storage::Error::is_retryable)
+        .map_err(|error| (classify_open_error(&error), error_chain(&error)))?;
+
+    let mut bytes = Vec::new();
+    let read = (&mut reader)
+        .take(MAX_MANIFEST_SIZE + 1)
+        .read_to_end(&mut bytes);
+    if let Err(error) = read {
+        let message = format!(
+            "failed to read directory manifest {key} from storage {storage_name}: {}",
+            error_chain(&error)
+        );
+        return Err((FailureKind::Io, message));
+    }
+    if bytes.len() as u64 > MAX_MANIFEST_SIZE {
+        let message = format!(
+            "directory manifest {key} in storage {storage_name} is larger than the limit of {MAX_MANIFEST_SIZE} bytes"
+        );
+        return Err((FailureKind::Io, message));
+    }
+
+    let mut hasher = Hasher::new(key.kind);
+    hasher.update(&bytes);
+    let digest = hasher.finish();
+    if !key.id.matches_digest(digest) {
+        let message = format!(
+            "object {key} from storage {storage_name} is corrupt: its content hashes to {}",
+            hex::encode(digest)
+        );
+        return Err((FailureKind::Corrupt, message));
+    }
+    match Manifest::parse(&key.id, &bytes) {
+        Ok(manifest) => Ok((manifest, bytes)),
+        Err(error) => {
+            let message = format!(
+                "invalid directory manifest {key} in storage {storage_name}: {}",
+                error_chain(&error)
+            );
+            Err((FailureKind::Corrupt, message))
+        }
+    }
+}
+
+/// Streams one object from the storage into the cache and returns its size.
+fn download_object(
+    storage: &dyn Storage,
+    cache: &Cache,
+    key: &ObjectKey,
+    origin: &str,
+) -> Result<u64, (FailureKind, String)> {
+    enum Step {
+        Open(storage::Error),
+        Insert(cache::Error),
+    }
+    let attempt = || -> Result<u64, Step> {
+        let mut reader = storage.open(key).map_err(Step::Open)?;
+        cache
+            .insert_reader(key, &mut reader, origin)
+            .map_err(Step::Insert)
+    };
+    let is_retryable = |step: &Step| match step {
+        Step::Open(error) => error.is_retryable(),
+        Step::Insert(error) => error.is_retryable(),
+    };
+    with_retries(key, attempt, is_retryable).map_err(|step| match step {
+        Step::Open(error) => (classify_open_error(&error), error_chain(&error)),
+        Step::Insert(error) => (classify_insert_error(&error), error_chain(&error)),
+    })
+}
+
+/// Runs `attempt` up to [`MAX_ATTEMPTS`] times while its error is retryable.
+fn with_retries<T, E>(
+    key: &ObjectKey,
+    mut attempt: impl FnMut() -> Result<T, E>,
+    is_retryable: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let mut delay = FIRST_RETRY_DELAY;
+    let mut attempts = 1;
+    loop {
+        match attempt() {
+            Err(error) if attempts < MAX_ATTEMPTS && is_retryable(&error) => {
+                tracing::debug!(object = %key, attempt = attempts, ?delay, "retrying after a transient error");
+                std::thread::sleep(delay);
+                delay *= 2;
+                attempts += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+fn classify_put_error(error: &storage::Error) -> FailureKind {
+    match error {
+        storage::Error::Corrupt { .. } => FailureKind::Corrupt,
+        storage::Error::ReadSource { source, .. } if cache::is_absent(source) => {
+            FailureKind::MissingLocally
+        }
+        _ => FailureKind::Io,
+    }
+}
+
+fn classify_open_error(error: &storage::Error) -> FailureKind {
+    match error {
+        storage::Error::NotFound { .. } => FailureKind::MissingInStorage,
+        _ => FailureKind::Io,
+    }
+}
+
+fn classify_insert_error(error: &cache::Error) -> FailureKind {
+    match error {
+        cache::Error::Corrupt { .. } => FailureKind::Corrupt,
+        _ => FailureKind::Io,
+    }
+}
+
+fn member_failed_message(key: &ObjectKey, failed: &[ObjectKey], members: usize) -> String {
+    let listed: Vec<String> = failed.iter().take(3).map(ToString::to_string).collect();
+    let more = if failed.len() > listed.len() {
+        ", ..."
+    } else {
+        ""
+    };
+    format!(
+        "directory manifest {key} was not transferred because {} of its {members} members failed ({}{more})",
+        failed.len(),
+        listed.join(", ")
+    )
+}
+
+/// Joins an error and its chain of sources with `: `.
+pub(crate) fn error_chain(error: &dyn StdError) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// Returns the keys in first-seen order without duplicates.
+fn dedupe(keys: &[ObjectKey]) -> Vec<ObjectKey> {
+    let mut ordered = Ordered::default();
+    for key in keys {
+        ordered.insert(*key);
+    }
+    ordered.keys
+}
+
+/// Keys in insertion order, each once.
+#[derive(Default)]
+struct Ordered {
+    keys: Vec<ObjectKey>,
+    seen: HashSet<ObjectKey>,
+}
+
+impl Ordered {
+    fn insert(&mut self, key: ObjectKey) {
+        if self.seen.insert(key) {
+            self.keys.push(key);
+        }
+    }
+}
+
+/// Collects outcomes into a [`Report`], keeping one failure per key.
+#[derive(Default)]
+struct Recorder {
+    transferred: Vec<ObjectKey>,
+    bytes: u64,
+    already_present: usize,
+    failed: HashMap<ObjectKey, Failure>,
+    failed_order: Vec<ObjectKey>,
+}
+
+impl Recorder {
+    fn fail(&mut self, key: ObjectKey, kind: FailureKind, message: String) {
+        tracing::debug!(object = %key, ?kind, %message, "object failed");
+        if !self.failed.contains_key(&key) {
+            self.failed_order.push(key);
+            self.failed.insert(key, Failure { key, kind, message });
+        }
+    }
+
+    fn record(&mut self, key: ObjectKey, outcome: Result<u64, (FailureKind, String)>) {
+        match outcome {
+            Ok(size) => {
+                self.transferred.push(key);
+                self.bytes += size;
+            }
+            Err((kind, message)) => self.fail(key, kind, message),
+        }
+    }
+
+    fn into_report(mut self) -> Report {
+        let failed = self
+            .failed_order
+            .iter()
+            .filter_map(|key| self.failed.remove(key))
+            .collect();
+        Report {
+            transferred: self.transferred,
+            bytes: self.bytes,
+            already_present: self.already_present,
+            failed,
+        }
+    }
+}
+
+/// Applies `work` to every item on up to `jobs` threads and returns the results in item order.
+fn run_pool<T: Sync, R: Send>(items: &[T], jobs: usize, work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
+    let threads = jobs.clamp(1, items.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(index) else {
+                    break;
+                };
+                let result = work(item);
+                results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
+            });
+        }
+    });
+    // Every index below `items.len()` was taken by exactly one thread, and a panicking
+    // thread re-panics when the scope ends, so every slot is filled here.
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
