@@ -434,10 +434,8 @@ impl Git {
             let mut arg = OsString::from("--work-tree=");
             arg.push(dir);
             command.arg(arg);
-            command.current_dir(dir);
-        } else if let Some(dir) = &self.git_dir {
-            command.current_dir(dir);
         }
+        // The working directory stays the caller's: git resolves relative remote URLs against it.
         command.stdin(Stdio::null());
         command
     }
@@ -532,7 +530,8 @@ impl Git {
         if options.force_if_includes {
             args.push("--force-if-includes".into());
         }
-        args.push(if options.progress { "--progress" } else { "--quiet" }.into());
+        // `--quiet` would also silence the porcelain report.
+        args.push(if options.progress { "--progress" } else { "--no-progress" }.into());
         for lease in &options.leases {
             args.push(format!("--force-with-lease={lease}"));
         }

@@ -11,7 +11,7 @@ use crate::object::{hash_reader, HashKind, ObjectId, ObjectKey};
 pub fn fixtures_dir() -> PathBuf {
     match std::env::var_os("EXP_FIXTURES") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures"),
     }
 }
 

@@ -119,6 +119,7 @@ fn checkout(cli: &Cli, args: &CheckoutArgs) -> anyhow::Result<ExitCode> {
     }
     if !report.kept.is_empty() {
         eprintln!("hint: commit or `dvc add` your changes, or rerun with --force to overwrite them");
+        failed = true;
     }
     if !cli.quiet {
         println!(

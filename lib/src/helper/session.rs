@@ -11,7 +11,7 @@
 //! is downloaded at that end for experiment refs that now match the listing; failures
 //! there can only warn, because git has already finished the fetch.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 

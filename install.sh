@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds git-remote-exp and git-exp in release mode and installs them into $PREFIX/bin
+# (default ~/.local/bin), where git finds them as `git remote-exp` and `git exp`.
+#
+#   ./install.sh                      install the binaries
+#   ./install.sh --hooks REPO         also run `git exp install` in REPO (once that command exists)
+set -euo pipefail
+
+prefix="${PREFIX:-$HOME/.local}"
+here="$(cd "$(dirname "$0")" && pwd)"
+
+command -v cargo >/dev/null || { echo "install.sh: cargo not found; install Rust from your distribution or rustup" >&2; exit 1; }
+command -v git >/dev/null || { echo "install.sh: git not found; install git 2.31 or newer" >&2; exit 1; }
+
+cargo install --quiet --locked --force --path "$here/git-remote-exp" --root "$prefix"
+echo "installed git-remote-exp and git-exp into $prefix/bin"
+
+case ":$PATH:" in
+  *":$prefix/bin:"*) ;;
+  *) echo "hint: add $prefix/bin to PATH, for example: export PATH=\"$prefix/bin:\$PATH\"" ;;
+esac
