@@ -248,3 +248,21 @@ fn manifest_with_parent_path_is_rejected() {
     assert!(!sandbox.path().join("evil.txt").exists());
     assert!(!repo.join("data").exists());
 }
+
+#[test]
+fn example_script_runs_end_to_end() {
+    let sandbox = Sandbox::new();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/two-experiments.sh");
+    let output = succeed(
+        sandbox
+            .command("bash", sandbox.path())
+            .arg(script)
+            .env("TMPDIR", sandbox.path())
+            .env("PREFIX", sandbox.path().join("no-install")),
+    );
+    let out = stdout(&output);
+    assert!(out.contains("storage now holds 9 objects"), "{out}");
+    assert!(out.contains("the clone's cache holds 9 objects"), "{out}");
+    assert!(out.contains("model/weights.bin: weights for lr=0.1"), "{out}");
+    assert!(stderr(&output).contains("downloaded 9 objects"), "{}", stderr(&output));
+}
