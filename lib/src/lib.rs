@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod metafile;
 pub mod object;
 pub mod progress;
+pub mod publish;
 pub mod project;
 pub mod refs;
 pub mod share;

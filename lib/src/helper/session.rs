@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use super::protocol::{self, Command, PushSpec};
 use crate::collect::{Collector, ObjectSet, Purpose};
+use crate::publish::{self, RefUpdate};
 use crate::git::{self, CommitId, Git, PushOptions, PushStatus, RemoteRef, Repo};
 use crate::progress::{Progress, Silent};
 use crate::project::Project;
@@ -26,9 +27,6 @@ use crate::transfer;
 
 /// The push status git treats as "nothing to push for this ref", neither printed nor an error.
 const NO_MATCH: &str = "no match";
-
-/// Git config key listing ref patterns, besides experiments, whose data a push uploads.
-pub const TRANSFER_REFS_KEY: &str = "exp.transferRefs";
 
 /// Errors that end a session.
 #[derive(Debug, thiserror::Error)]
@@ -88,14 +86,6 @@ impl Default for SessionOptions {
             fetch_extra: Vec::new(),
         }
     }
-}
-
-/// One ref of a push batch on its way through the session.
-struct RefUpdate {
-    spec: PushSpec,
-    object: Option<CommitId>,
-    objects: ObjectSet,
-    error: Option<String>,
 }
 
 /// A remote-helper session over `out` (protocol replies) and `err` (messages for the user).
@@ -326,56 +316,57 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
         }
     }
 
-    fn transfer_patterns(&mut self) -> Vec<String> {
-        match self.git.output(&["config", "--get-all", TRANSFER_REFS_KEY]) {
-            Ok(stdout) => String::from_utf8_lossy(&stdout)
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
     fn push(&mut self, batch: Vec<PushSpec>) -> Result<(), Error> {
         let remote_oids = self.remote_oids();
-        let patterns = self.transfer_patterns();
-        let updates = {
+        let patterns = publish::transfer_patterns(&self.git);
+        let mut updates = {
             let project = self.project(None)?;
-            plan_updates(project.repo(), batch, &remote_oids, &patterns)
+            let repo = project.repo();
+            let mut updates: Vec<RefUpdate> = batch
+                .iter()
+                .map(|spec| {
+                    if spec.is_delete() || refs::is_hidden(&spec.dst) {
+                        return RefUpdate::new(&spec.dst, None);
+                    }
+                    match repo.resolve_object(&spec.src) {
+                        Ok(object) => RefUpdate::new(&spec.dst, Some(object)),
+                        Err(error) => {
+                            let mut update = RefUpdate::new(&spec.dst, None);
+                            update.error = Some(error_chain(&error));
+                            update
+                        }
+                    }
+                })
+                .collect();
+            publish::plan(repo, &mut updates, &remote_oids, &patterns);
+            updates
         };
-        let mut updates = updates;
 
-        // Upload the union of every accepted ref's objects once.
-        let mut union = ObjectSet::default();
-        for update in updates.iter().filter(|u| u.error.is_none()) {
-            union.extend(&update.objects);
-        }
-        if !union.is_empty() && !self.options.dry_run {
+        if !self.options.dry_run {
             let options = transfer::Options { jobs: self.jobs };
             let progress = self.progress();
             let outcome = {
                 let project = self.project(None)?;
-                share::transfer(project, &union, Direction::Upload, None, &options, progress)
+                publish::upload(project, &mut updates, None, &options, progress)
             };
-            self.report_upload(&outcome);
-            for update in updates.iter_mut().filter(|u| u.error.is_none()) {
-                update.error = upload_error(&update.objects, &outcome);
+            if let Some(outcome) = outcome {
+                self.report_upload(&outcome);
             }
         }
-
-        let rejected = updates.iter().any(|u| u.error.as_deref().is_some_and(|e| e != NO_MATCH));
-        if self.options.atomic && rejected {
-            for update in updates.iter_mut().filter(|u| u.error.is_none()) {
-                update.error = Some("atomic push failed: the data of another ref could not be stored".into());
-            }
+        if self.options.atomic {
+            publish::reject_all_if_any_failed(&mut updates);
+        }
+        for update in updates.iter().filter(|u| u.internal) {
+            tracing::debug!(refname = %update.dst, "not pushing DVC's internal ref");
         }
 
-        let refspecs: Vec<String> = updates
+        let refspecs: Vec<String> = batch
             .iter()
-            .filter(|u| u.error.is_none())
-            .map(|u| match u.object {
-                None => format!(":{}", u.spec.dst),
-                Some(object) => format!("{}{}:{}", if u.spec.force { "+" } else { "" }, object, u.spec.dst),
+            .zip(&updates)
+            .filter(|(_, update)| update.is_accepted())
+            .map(|(spec, update)| match update.new {
+                None => format!(":{}", update.dst),
+                Some(object) => format!("{}{}:{}", if spec.force { "+" } else { "" }, object, update.dst),
             })
             .collect();
         let statuses = if refspecs.is_empty() {
@@ -387,14 +378,18 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
         let by_dst: HashMap<&str, &PushStatus> = statuses.iter().map(|s| (s.dst.as_str(), s)).collect();
         let mut text = String::new();
         for update in &updates {
-            let dst = &update.spec.dst;
-            let result = match &update.error {
-                Some(error) => Err(error.clone()),
-                None => match by_dst.get(dst.as_str()) {
+            let dst = &update.dst;
+            let result = if update.internal {
+                // "no match" makes git skip the ref silently and keeps the push successful.
+                Err(NO_MATCH.to_owned())
+            } else if let Some(error) = &update.error {
+                Err(error.clone())
+            } else {
+                match by_dst.get(dst.as_str()) {
                     Some(status) => status_result(status),
-                    None if statuses.is_empty() && !refspecs.is_empty() => Err("git push failed".to_owned()),
+                    None if statuses.is_empty() => Err("git push failed".to_owned()),
                     None => Err("git push reported nothing for this ref".to_owned()),
-                },
+                }
             };
             match result {
                 Ok(()) => text.push_str(&format!("ok {dst}\n")),
@@ -529,99 +524,6 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
     }
 }
 
-/// Resolves each spec and collects the objects of the commits it would publish.
-fn plan_updates(
-    repo: &Repo,
-    batch: Vec<PushSpec>,
-    remote_oids: &HashMap<String, CommitId>,
-    patterns: &[String],
-) -> Vec<RefUpdate> {
-    let mut collector = Collector::new(repo);
-    let mut updates = Vec::with_capacity(batch.len());
-    for spec in batch {
-        let mut update = RefUpdate {
-            spec,
-            object: None,
-            objects: ObjectSet::default(),
-            error: None,
-        };
-        if let Err(error) = plan_one(repo, &mut collector, &mut update, remote_oids, patterns) {
-            update.error = Some(error);
-        }
-        updates.push(update);
-    }
-    updates
-}
-
-fn plan_one(
-    repo: &Repo,
-    collector: &mut Collector<'_>,
-    update: &mut RefUpdate,
-    remote_oids: &HashMap<String, CommitId>,
-    patterns: &[String],
-) -> Result<(), String> {
-    let dst = update.spec.dst.clone();
-    if refs::is_hidden(&dst) {
-        // "no match" makes git skip the ref silently and keeps the push successful.
-        return Err(NO_MATCH.to_owned());
-    }
-    if update.spec.is_delete() {
-        return Ok(());
-    }
-
-    let object = repo.resolve_object(&update.spec.src).map_err(|e| error_chain(&e))?;
-    update.object = Some(object);
-    let Ok(commit) = repo.resolve_commit(&object.to_string()) else {
-        // Not a commit (a tag of a blob, say): nothing of DVC's to upload.
-        return Ok(());
-    };
-
-    let hidden: Vec<CommitId> = match ExpRef::parse(&dst).map_err(|e| error_chain(&e))? {
-        Some(exp) => {
-            let mut hidden: Vec<CommitId> = CommitId::from_hex(exp.baseline().as_bytes()).into_iter().collect();
-            hidden.extend(remote_oids.get(&dst).copied());
-            hidden
-        }
-        None if matches_any(&dst, patterns) => remote_oids.values().copied().collect(),
-        None => return Ok(()),
-    };
-
-    let commits = repo.commits_in_range(commit, &hidden).map_err(|e| error_chain(&e))?;
-    tracing::debug!(refname = %dst, commits = commits.len(), "collecting outputs");
-    update.objects = collector.objects(&commits, Purpose::Push).map_err(|e| error_chain(&e))?;
-    Ok(())
-}
-
-/// Returns true if and only if `refname` matches one of the `*`-glob `patterns`.
-fn matches_any(refname: &str, patterns: &[String]) -> bool {
-    patterns.iter().any(|pattern| match pattern.split_once('*') {
-        Some((prefix, suffix)) => refname.starts_with(prefix) && refname.ends_with(suffix) && refname.len() >= prefix.len() + suffix.len(),
-        None => refname == pattern,
-    })
-}
-
-/// Builds the rejection for a ref whose objects did not all reach storage.
-fn upload_error(objects: &ObjectSet, outcome: &share::Outcome) -> Option<String> {
-    let failed: Vec<String> = objects
-        .iter()
-        .filter_map(|(_, key, _)| outcome.failures.get(key).map(|f| (key, f)))
-        .map(|(key, failure)| {
-            let state = if failure.missing { "missing" } else { "failed" };
-            format!("{state} {} ({key})", failure.path)
-        })
-        .collect();
-    if failed.is_empty() {
-        return None;
-    }
-    let shown: Vec<&str> = failed.iter().take(3).map(String::as_str).collect();
-    let more = if failed.len() > 3 {
-        format!(" and {} more", failed.len() - 3)
-    } else {
-        String::new()
-    };
-    Some(format!("data upload failed: {}{more}", shown.join(", ")))
-}
-
 /// Maps a porcelain status to the reply git expects.
 fn status_result(status: &PushStatus) -> Result<(), String> {
     if status.flag != '!' {
@@ -678,15 +580,6 @@ fn read_batch<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn patterns_match_globs() {
-        let patterns = vec!["refs/heads/*".to_owned(), "refs/tags/v1".to_owned()];
-        assert!(matches_any("refs/heads/main", &patterns));
-        assert!(matches_any("refs/tags/v1", &patterns));
-        assert!(!matches_any("refs/tags/v2", &patterns));
-        assert!(!matches_any("refs/exps/x", &patterns));
-    }
 
     #[test]
     fn rejection_reasons_map_to_git_words() {
