@@ -3,7 +3,7 @@
 //!
 //! Order of a push, as git drives it: `list for-push`, options, the `push` batch. The
 //! session then resolves every source, collects the objects of each ref's new commits,
-//! uploads them, answers `error` for refs whose data did not arrive and pushes only the
+//! uploads them, replies `error` for refs whose data did not arrive and pushes only the
 //! others with the user's git. A remote ref therefore never points at missing data.
 //!
 //! Order of a fetch: `list`, options, an optional `fetch` batch (git skips it when it has
