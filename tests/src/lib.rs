@@ -274,3 +274,70 @@ pub fn assert_workspace_matches(workspace: &Path, list: &Path) {
         mismatches.join("\n")
     );
 }
+
+/// Returns the `dvc` executable the interoperability tests run.
+///
+/// Looks at `EXP_DVC`, then the virtual environment `.ci/run` creates
+/// (`~/.cache/git-remote-exp/dvc-venv`), then `PATH`. Panics with the install command when
+/// DVC is missing: interoperability tests must fail, not skip, without it.
+pub fn dvc_executable() -> PathBuf {
+    if let Some(path) = std::env::var_os("EXP_DVC") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let venv = home.join(".cache/git-remote-exp/dvc-venv/bin/dvc");
+    if venv.is_file() {
+        return venv;
+    }
+    if let Ok(output) = Command::new("sh").args(["-c", "command -v dvc"]).output() {
+        let found = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if output.status.success() && !found.is_empty() {
+            return PathBuf::from(found);
+        }
+    }
+    panic!(
+        "DVC is not installed; these tests compare with real DVC 3. Install it with:\n  \
+         python3 -m venv ~/.cache/git-remote-exp/dvc-venv && \
+         ~/.cache/git-remote-exp/dvc-venv/bin/pip install 'dvc>=3.60,<4' dvc-s3 dvc-webdav\n\
+         or set EXP_DVC to a dvc executable"
+    );
+}
+
+impl Sandbox {
+    /// Runs DVC in `cwd` with config, site cache and analytics kept inside the sandbox.
+    pub fn dvc_result(&self, cwd: &Path, args: &[&str]) -> Output {
+        let root = self.path();
+        let mut command = self.command("git", cwd);
+        let mut dvc = Command::new(dvc_executable());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => dvc.env(key, value),
+                None => dvc.env_remove(key),
+            };
+        }
+        dvc.current_dir(cwd)
+            .env("DVC_SITE_CACHE_DIR", root.join("dvc-site"))
+            .env_remove("DVC_STUDIO_TOKEN")
+            .env("DVC_STUDIO_OFFLINE", "true")
+            .stdin(Stdio::null())
+            .args(args);
+        command = dvc;
+        run(&mut command)
+    }
+
+    /// Runs DVC in `cwd` and panics with its output unless it succeeds.
+    pub fn dvc(&self, cwd: &Path, args: &[&str]) -> Output {
+        let output = self.dvc_result(cwd, args);
+        if !output.status.success() {
+            panic!(
+                "dvc {} failed in {}\nstatus: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                args.join(" "),
+                cwd.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        output
+    }
+}
