@@ -16,11 +16,11 @@ pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("the test binary has a path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binaries live in target/<profile>/deps")
-            .to_path_buf();
+        // Test binaries live in target/<profile>/deps, other binaries in target/<profile>.
+        let mut profile_dir = exe.parent().expect("binaries live in target/<profile>").to_path_buf();
+        if profile_dir.file_name().is_some_and(|name| name == "deps") {
+            profile_dir.pop();
+        }
         let profile = profile_dir
             .file_name()
             .and_then(|n| n.to_str())

@@ -1,0 +1,396 @@
+//! `exp-bench`: measures pushes, fetches and checkouts of experiment data against a plain
+//! copy of the same objects (the floor) and, when installed, against DVC itself.
+//!
+//! ```text
+//! cargo run --release -p exp-integration-tests --bin exp-bench -- [--quick] [--keep]
+//! ```
+//!
+//! Each workload builds a DVC 3 project with one experiment whose output directory holds
+//! deterministic files, then times each operation once and reads its peak resident memory
+//! from `wait4`. `--quick` runs W1 only.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use exp_integration_tests::{dvc_executable, Sandbox};
+use exp_lib::manifest::{Entry, Manifest};
+use exp_lib::object::{hash_file, hash_reader, HashKind, ObjectId, ObjectKey};
+
+/// A data set for one output directory.
+struct Workload {
+    name: &'static str,
+    description: &'static str,
+    small_files: usize,
+    small_min: usize,
+    small_max: usize,
+    big_bytes: u64,
+}
+
+const W1: Workload = Workload {
+    name: "W1",
+    description: "10,000 files of about 1.6 KB plus one 256 MiB file",
+    small_files: 10_000,
+    small_min: 1_500,
+    small_max: 1_700,
+    big_bytes: 256 << 20,
+};
+
+const W2: Workload = Workload {
+    name: "W2",
+    description: "100,000 files of 1 to 4 KiB",
+    small_files: 100_000,
+    small_min: 1_024,
+    small_max: 4_096,
+    big_bytes: 0,
+};
+
+const W4: Workload = Workload {
+    name: "W4",
+    description: "one 4 GiB file",
+    small_files: 0,
+    small_min: 0,
+    small_max: 0,
+    big_bytes: 4 << 30,
+};
+
+/// One timed command.
+struct Measurement {
+    seconds: f64,
+    peak_rss_kib: u64,
+}
+
+/// A row of the report.
+struct Row {
+    operation: String,
+    ours: Measurement,
+    floor: Option<f64>,
+    dvc: Option<f64>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let keep = args.iter().any(|a| a == "--keep");
+    let with_dvc = !args.iter().any(|a| a == "--no-dvc") && dvc_available();
+
+    println!("{}", machine_description());
+    let workloads: Vec<&Workload> = if quick { vec![&W1] } else { vec![&W1, &W2, &W4] };
+    let mut per_object = Vec::new();
+    for workload in workloads {
+        let sandbox = Sandbox::new();
+        println!("\n## {}: {}", workload.name, workload.description);
+        let (rows, objects) = run_workload(&sandbox, workload, with_dvc && workload.big_bytes < (1 << 30));
+        print_rows(&rows);
+        if let Some(push) = rows.iter().find(|r| r.operation.starts_with("push (helper)")) {
+            per_object.push((workload.name, push.ours.seconds / objects as f64, objects));
+        }
+        if keep {
+            let kept = sandbox.path().to_path_buf();
+            std::mem::forget(sandbox);
+            println!("kept {}", kept.display());
+        }
+    }
+
+    if per_object.len() > 1 {
+        println!("\n## time per object of the helper push");
+        let base = per_object[0].1;
+        for (name, seconds, objects) in &per_object {
+            println!("{name}: {:.1} µs per object over {objects} objects ({:.2}x {})", seconds * 1e6, seconds / base, per_object[0].0);
+        }
+    }
+}
+
+fn dvc_available() -> bool {
+    std::panic::catch_unwind(dvc_executable).is_ok()
+}
+
+fn machine_description() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let tmp = std::env::temp_dir();
+    let fs_type = shell(&format!("stat -f -c %T {}", tmp.display()));
+    let disk = shell(&format!("df -h --output=source,size,avail {} | tail -1", tmp.display()));
+    let cpu = shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2");
+    let memory = shell("grep MemTotal /proc/meminfo | awk '{printf \"%.0f GiB\", $2/1048576}'");
+    let kernel = shell("uname -r");
+    let git = shell("git --version");
+    format!(
+        "# exp-bench\nmachine: {cores} cores ({}), {memory}, kernel {kernel}\ndisk: {disk} ({fs_type}) at {}\n{git}",
+        cpu.trim(),
+        tmp.display()
+    )
+}
+
+fn shell(script: &str) -> String {
+    Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Fills `buffer` with bytes from a xorshift generator seeded by `seed`.
+fn fill(buffer: &mut [u8], seed: u64) {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for chunk in buffer.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let bytes = state.to_le_bytes();
+        chunk.copy_from_slice(&bytes[..chunk.len()]);
+    }
+}
+
+/// Writes the workload's files under `dir` and returns (relpath, size) pairs.
+fn write_data(workload: &Workload, dir: &Path) -> Vec<(String, u64)> {
+    let mut files = Vec::new();
+    let span = workload.small_max.saturating_sub(workload.small_min).max(1);
+    let mut buffer = vec![0u8; workload.small_max.max(1)];
+    for index in 0..workload.small_files {
+        let relpath = format!("shard{:02}/file{index:06}.bin", index % 100);
+        let size = workload.small_min + (index * 7919) % span;
+        fill(&mut buffer[..size], index as u64 + 1);
+        let path = dir.join(&relpath);
+        if index < 100 {
+            fs::create_dir_all(path.parent().expect("parent")).expect("shard dir");
+        }
+        fs::write(&path, &buffer[..size]).expect("small file");
+        files.push((relpath, size as u64));
+    }
+    if workload.big_bytes > 0 {
+        let relpath = "big.bin".to_owned();
+        let mut out = BufWriter::with_capacity(1 << 20, fs::File::create(dir.join(&relpath)).expect("big file"));
+        let mut block = vec![0u8; 1 << 20];
+        for block_index in 0..(workload.big_bytes >> 20) {
+            fill(&mut block, 1_000_000 + block_index);
+            out.write_all(&block).expect("write big file");
+        }
+        out.flush().expect("flush big file");
+        files.push((relpath, workload.big_bytes));
+    }
+    files
+}
+
+/// Hashes `files` under `dir` and stores each, plus the `.dir` manifest, in `cache`.
+fn fill_cache(dir: &Path, files: &[(String, u64)], cache: &Path) -> ObjectId {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = files.len().div_ceil(threads).max(1);
+    let entries: Vec<Entry> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(relpath, _)| {
+                            let source = dir.join(relpath);
+                            let (digest, _) = hash_file(HashKind::Md5, &source).expect("hash");
+                            let id = ObjectId::from_digest(digest);
+                            store(cache, &ObjectKey::new(HashKind::Md5, id), &source);
+                            Entry { relpath: relpath.clone(), id }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+    });
+
+    let manifest = Manifest::new(entries).to_bytes();
+    let (digest, _) = hash_reader(HashKind::Md5, manifest.as_slice()).expect("hash manifest");
+    let id = ObjectId::from_digest(digest).as_dir();
+    let path = ObjectKey::new(HashKind::Md5, id).path_under(cache);
+    fs::create_dir_all(path.parent().expect("parent")).expect("fan-out dir");
+    fs::write(&path, manifest).expect("manifest");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).expect("chmod");
+    id
+}
+
+fn store(cache: &Path, key: &ObjectKey, source: &Path) {
+    let path = key.path_under(cache);
+    if path.exists() {
+        return;
+    }
+    fs::create_dir_all(path.parent().expect("parent")).expect("fan-out dir");
+    fs::copy(source, &path).expect("copy into cache");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).expect("chmod");
+}
+
+/// Runs `command` and measures its wall time and the peak RSS of its process tree.
+fn measure(command: &mut Command) -> Measurement {
+    let start = Instant::now();
+    let child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start command");
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr.expect("stderr pipe");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+
+    let mut status = 0;
+    // SAFETY: `usage` is a plain C struct that wait4 fills; `pid` is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr_text = reader.join().unwrap_or_default();
+    assert_eq!(waited, pid, "wait4 failed");
+    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    assert!(exited_ok, "{command:?} failed:\n{stderr_text}");
+    Measurement {
+        seconds,
+        peak_rss_kib: usage.ru_maxrss as u64,
+    }
+}
+
+fn run_workload(sandbox: &Sandbox, workload: &Workload, with_dvc: bool) -> (Vec<Row>, usize) {
+    let root = sandbox.path().to_path_buf();
+    let project = root.join("project");
+    let data = project.join("data");
+    fs::create_dir_all(&data).expect("data dir");
+    fs::create_dir_all(project.join(".dvc")).expect(".dvc dir");
+
+    eprint!("building {} ... ", workload.name);
+    let files = write_data(workload, &data);
+    let cache = project.join(".dvc/cache");
+    let dir_id = fill_cache(&data, &files, &cache);
+    let total: u64 = files.iter().map(|(_, size)| size).sum();
+    let objects = files.len() + 1;
+    eprintln!("{objects} objects, {} MiB", total >> 20);
+
+    sandbox.git(&root, &["init", "-q", "--bare", "-b", "main", "origin.git"]);
+    sandbox.git(&project, &["init", "-q", "-b", "main"]);
+    fs::write(project.join(".dvc/config"), "[core]\n    remote = storage\n['remote \"storage\"']\n    url = ../../storage\n").expect("config");
+    fs::write(project.join(".dvc/.gitignore"), "/config.local\n/tmp\n/cache\n").expect("dvc gitignore");
+    fs::write(project.join(".gitignore"), "/data\n").expect("gitignore");
+    fs::write(
+        project.join("data.dvc"),
+        format!("outs:\n- md5: {dir_id}\n  size: {total}\n  nfiles: {}\n  hash: md5\n  path: data\n", files.len()),
+    )
+    .expect("data.dvc");
+    fs::write(project.join("params.yaml"), "lr: 0.01\n").expect("params");
+    sandbox.git(&project, &["add", "-A"]);
+    sandbox.git(&project, &["commit", "-q", "-m", "baseline"]);
+    sandbox.git(&project, &["push", "-q", "../origin.git", "main"]);
+    let baseline = sandbox.git_stdout(&project, &["rev-parse", "HEAD"]);
+    fs::write(project.join("params.yaml"), "lr: 0.1\n").expect("params");
+    sandbox.git(&project, &["commit", "-q", "-am", "experiment"]);
+    let exp_ref = format!("refs/exps/{}/{}/bench", &baseline[..2], &baseline[2..]);
+    sandbox.git(&project, &["update-ref", &exp_ref, "HEAD"]);
+    sandbox.git(&project, &["checkout", "-q", "main"]);
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+
+    let mut rows = Vec::new();
+    let floor = measure(Command::new("cp").arg("-r").arg(&cache).arg(root.join("floor-copy"))).seconds;
+    rows.push(Row {
+        operation: "cp -r of the objects (floor)".into(),
+        ours: Measurement { seconds: floor, peak_rss_kib: 0 },
+        floor: Some(floor),
+        dvc: None,
+    });
+
+    let dvc_times = if with_dvc { run_dvc(sandbox, &root, &exp_ref) } else { DvcTimes::default() };
+
+    let push = measure(sandbox.command("git", &project).args(["push", "-q", "share", &format!("{exp_ref}:{exp_ref}")]));
+    rows.push(Row { operation: "push (helper)".into(), ours: push, floor: Some(floor), dvc: dvc_times.push });
+
+    let again_ref = format!("refs/exps/{}/{}/bench-again", &baseline[..2], &baseline[2..]);
+    let again = measure(sandbox.command("git", &project).args(["push", "-q", "share", &format!("{exp_ref}:{again_ref}")]));
+    rows.push(Row { operation: "push, nothing new (new ref)".into(), ours: again, floor: None, dvc: dvc_times.push_again });
+
+    let url = format!("exp::{}", root.join("origin.git").display());
+    sandbox.git(&root, &["clone", "-q", &url, "clone"]);
+    let clone = root.join("clone");
+    let fetch = measure(sandbox.command("git", &clone).args(["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"]));
+    let fetch_seconds = fetch.seconds;
+    rows.push(Row { operation: "fetch".into(), ours: fetch, floor: Some(floor), dvc: dvc_times.pull });
+
+    sandbox.git(&clone, &["checkout", "-q", &exp_ref]);
+    let checkout = measure(sandbox.command("git-exp", &clone).args(["-q", "checkout"]));
+    let both = fetch_seconds + checkout.seconds;
+    let checkout_peak = checkout.peak_rss_kib;
+    rows.push(Row { operation: "checkout".into(), ours: checkout, floor: Some(floor), dvc: dvc_times.apply });
+    rows.push(Row {
+        operation: "fetch + checkout".into(),
+        ours: Measurement { seconds: both, peak_rss_kib: checkout_peak },
+        floor: Some(floor),
+        dvc: match (dvc_times.pull, dvc_times.apply) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        },
+    });
+
+    (rows, objects)
+}
+
+#[derive(Default)]
+struct DvcTimes {
+    push: Option<f64>,
+    push_again: Option<f64>,
+    pull: Option<f64>,
+    apply: Option<f64>,
+}
+
+/// Times DVC's own commands on a copy of the same project, with its own remotes.
+fn run_dvc(sandbox: &Sandbox, root: &Path, exp_ref: &str) -> DvcTimes {
+    let copy = root.join("dvc-project");
+    let status = Command::new("cp").arg("-a").arg(root.join("project")).arg(&copy).status().expect("cp");
+    assert!(status.success());
+    sandbox.git(root, &["init", "-q", "--bare", "-b", "main", "dvc-origin.git"]);
+    sandbox.git(&copy, &["remote", "set-url", "share", &root.join("dvc-origin.git").display().to_string()]);
+    sandbox.git(&copy, &["push", "-q", "share", "main"]);
+    let storage = root.join("dvc-storage");
+    let storage_text = storage.display().to_string();
+    sandbox.dvc(&copy, &["remote", "add", "--local", "-d", "-f", "storage", &storage_text]);
+
+    let name = exp_ref.rsplit('/').next().expect("exp name");
+    let dvc = dvc_executable();
+    let run = |cwd: &Path, args: &[&str]| -> f64 {
+        let mut command = sandbox.command("git", cwd);
+        let mut dvc_command = Command::new(&dvc);
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => dvc_command.env(key, value),
+                None => dvc_command.env_remove(key),
+            };
+        }
+        dvc_command.current_dir(cwd).env("DVC_SITE_CACHE_DIR", root.join("dvc-site")).args(args);
+        command = dvc_command;
+        measure(&mut command).seconds
+    };
+
+    let push = run(&copy, &["exp", "push", "share", name]);
+    let push_again = run(&copy, &["exp", "push", "share", name]);
+    sandbox.git(root, &["clone", "-q", &root.join("dvc-origin.git").display().to_string(), "dvc-clone"]);
+    let clone = root.join("dvc-clone");
+    sandbox.dvc(&clone, &["remote", "add", "--local", "-d", "-f", "storage", &storage_text]);
+    let pull = run(&clone, &["exp", "pull", "origin", name]);
+    let apply = run(&clone, &["exp", "apply", name]);
+    DvcTimes {
+        push: Some(push),
+        push_again: Some(push_again),
+        pull: Some(pull),
+        apply: Some(apply),
+    }
+}
+
+fn print_rows(rows: &[Row]) {
+    let mut table = String::new();
+    let _ = writeln!(table, "| operation | ours (s) | ours / floor | peak RSS (MiB) | DVC (s) | ours / DVC |");
+    let _ = writeln!(table, "|---|---|---|---|---|---|");
+    for row in rows {
+        let ratio = row.floor.map_or("".to_owned(), |f| format!("{:.2}", row.ours.seconds / f));
+        let rss = if row.ours.peak_rss_kib == 0 { String::new() } else { format!("{:.0}", row.ours.peak_rss_kib as f64 / 1024.0) };
+        let dvc = row.dvc.map_or("".to_owned(), |d| format!("{d:.2}"));
+        let versus = row.dvc.map_or("".to_owned(), |d| format!("{:.2}", row.ours.seconds / d));
+        let _ = writeln!(table, "| {} | {:.2} | {ratio} | {rss} | {dvc} | {versus} |", row.operation, row.ours.seconds);
+    }
+    print!("{table}");
+}
