@@ -341,3 +341,4 @@ impl Sandbox {
         output
     }
 }
+pub mod soak;
