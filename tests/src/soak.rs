@@ -55,7 +55,8 @@ pub struct Summary {
     pub per_operation: [usize; 3],
     /// Storage and cache objects hashed by the checks.
     pub objects_verified: usize,
-    /// Leftover temporary files seen (never under a final name).
+    /// Temporary files that killed processes left in storage and the cache, counted at the
+    /// last check; none is ever under a final object name.
     pub leftover_temp_files: usize,
     /// Git's own `*.lock` files that a killed git left behind and the soak removed, as git
     /// tells the user to, before rerunning.
@@ -296,6 +297,7 @@ fn check(stage: &Stage, summary: &mut Summary, when: &str) {
     let storage = stage.fixture.join("storage");
     let cache = stage.clone.join(".dvc/cache");
 
+    summary.leftover_temp_files = 0;
     for (root, label) in [(&storage, "storage"), (&cache, "cache")] {
         for path in crate::files_under(root) {
             if is_temp(&path) {

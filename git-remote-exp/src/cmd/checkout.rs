@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use exp_lib::{transfer, workspace};
 
-use super::{exit_code, open_project, report_transfer, Global};
+use super::{exit_code, open_project, print_limited, report_transfer, Global};
 use crate::output::Bar;
 
 /// Make the workspace's DVC outputs match a revision, downloading missing objects first.
@@ -52,10 +52,11 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     for kept in &report.kept {
         eprintln!("warning: kept {}: {}", kept.path, kept.reason);
     }
-    for (path, key) in &report.missing {
-        eprintln!("error: missing {path} ({key}): the object is neither in the cache nor downloadable");
-        failed = true;
-    }
+    let missing = report.missing.iter().map(|(path, key)| {
+        format!("error: missing {path} ({key}): the object is neither in the cache nor downloadable")
+    });
+    print_limited(missing, report.missing.len(), global.verbose > 0);
+    failed |= !report.missing.is_empty();
     if !report.kept.is_empty() {
         eprintln!("hint: commit or `dvc add` your changes, or rerun with --force to overwrite them");
         failed = true;

@@ -58,9 +58,25 @@ pub fn report_transfer(global: &Global, verb: &str, outcome: &share::Outcome) ->
             }
         );
     }
-    for (key, failure) in &outcome.failures {
+    let lines = outcome.failures.iter().map(|(key, failure)| {
         let state = if failure.missing { "missing" } else { "failed" };
-        eprintln!("error: {state} {} ({key}): {}", failure.path, failure.message);
-    }
+        format!("error: {state} {} ({key}): {}", failure.path, failure.message)
+    });
+    print_limited(lines, outcome.failures.len(), global.verbose > 0);
     !outcome.failures.is_empty()
+}
+
+/// Number of per-object lines printed before the rest is summarised, unless `-v` is given.
+pub const MAX_OBJECT_LINES: usize = 20;
+
+/// Prints `lines` on stderr; without `verbose`, only the first [`MAX_OBJECT_LINES`] of
+/// `count`, followed by how many more there are.
+pub fn print_limited(lines: impl Iterator<Item = String>, count: usize, verbose: bool) {
+    let shown = if verbose { count } else { count.min(MAX_OBJECT_LINES) };
+    for line in lines.take(shown) {
+        eprintln!("{line}");
+    }
+    if shown < count {
+        eprintln!("... and {} more (use -v to list all)", count - shown);
+    }
 }
