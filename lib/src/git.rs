@@ -459,6 +459,64 @@ impl Git {
         Ok(output.stdout)
     }
 
+    /// Returns the value of the git config `key`, or `None` when it is unset.
+    pub fn config_get(&self, key: &str) -> Result<Option<String>, Error> {
+        let (code, stdout, stderr) = self.status_output(&["config", "--get", key])?;
+        match code {
+            Some(0) => Ok(Some(String::from_utf8_lossy(&stdout).trim_end_matches('\n').to_owned())),
+            Some(1) => Ok(None),
+            _ => Err(Error::Failed {
+                args: format!("config --get {key}"),
+                stderr: first_lines(&stderr),
+            }),
+        }
+    }
+
+    /// Returns true if and only if `ancestor` is `descendant` or one of its ancestors.
+    ///
+    /// Both commits must be in the repository; `git merge-base --is-ancestor` fails otherwise.
+    pub fn is_ancestor(&self, ancestor: &CommitId, descendant: &CommitId) -> Result<bool, Error> {
+        let (ancestor, descendant) = (ancestor.to_string(), descendant.to_string());
+        let args = ["merge-base", "--is-ancestor", ancestor.as_str(), descendant.as_str()];
+        let (code, _, stderr) = self.status_output(&args)?;
+        match code {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(Error::Failed {
+                args: args.join(" "),
+                stderr: first_lines(&stderr),
+            }),
+        }
+    }
+
+    /// Points `refname` at `new` with `git update-ref`, recording `message` in the reflog.
+    ///
+    /// `old` is the value the ref must have now; `None` requires that the ref does not exist,
+    /// so a concurrent change makes the update fail instead of being lost.
+    pub fn update_ref(&self, refname: &str, new: &CommitId, old: Option<&CommitId>, message: &str) -> Result<(), Error> {
+        let new = new.to_string();
+        let old = old.map(ToString::to_string).unwrap_or_default();
+        self.output(&["update-ref", "-m", message, refname, &new, &old])?;
+        Ok(())
+    }
+
+    /// Deletes `refname` with `git update-ref -d`, provided it still points at `old`.
+    pub fn delete_ref(&self, refname: &str, old: &CommitId) -> Result<(), Error> {
+        let old = old.to_string();
+        self.output(&["update-ref", "-d", refname, &old])?;
+        Ok(())
+    }
+
+    /// Runs git with `args` and returns its exit code, stdout and stderr without judging them.
+    fn status_output(&self, args: &[&str]) -> Result<(Option<i32>, Vec<u8>, Vec<u8>), Error> {
+        let mut command = self.command();
+        command.args(args);
+        let shown = args.join(" ");
+        tracing::debug!(args = %shown, "running git");
+        let output = command.output().map_err(|source| Error::Spawn { args: shown, source })?;
+        Ok((output.status.code(), output.stdout, output.stderr))
+    }
+
     /// Lists the refs of `url` with `git ls-remote --symref`.
     pub fn ls_remote(&self, url: &str) -> Result<Vec<RemoteRef>, Error> {
         let stdout = self.output(&["ls-remote", "--symref", "--", url])?;
