@@ -257,6 +257,14 @@ impl Repo {
         Ok(parent)
     }
 
+    /// Returns the committer time of `commit` in seconds since the Unix epoch.
+    pub fn commit_seconds(&self, commit: CommitId) -> Result<i64, Error> {
+        let what = || format!("commit {commit}");
+        let object = self.inner.find_commit(commit).map_err(|e| read_error(what())(Box::new(e)))?;
+        let time = object.time().map_err(|e| read_error(what())(Box::new(e)))?;
+        Ok(time.seconds)
+    }
+
     /// Returns the DVC metafiles (`dvc.lock`, `dvc.yaml`, `*.dvc`) in the tree of `commit`.
     pub fn metafiles(&self, commit: CommitId) -> Result<Vec<MetafileBlob>, Error> {
         let object = self

@@ -31,8 +31,8 @@ pub enum Error {
 pub struct FileValues {
     /// Repository-relative path of the file.
     pub path: String,
-    /// Flattened key and its value as text; `None` when the file could not be read or parsed.
-    pub values: Option<Vec<(String, String)>>,
+    /// Flattened key and its value; `None` when the file could not be read or parsed.
+    pub values: Option<Vec<(String, serde_json::Value)>>,
 }
 
 /// The params and metrics of one commit.
@@ -252,7 +252,11 @@ fn join(dir: &str, wdir: Option<&str>, path: &str) -> Option<String> {
 }
 
 /// Parses a JSON or YAML file and flattens it; keeps only `keys` (and keys below them) when given.
-fn flatten_document(path: &str, bytes: &[u8], keys: Option<&[String]>) -> Option<Vec<(String, String)>> {
+fn flatten_document(
+    path: &str,
+    bytes: &[u8],
+    keys: Option<&[String]>,
+) -> Option<Vec<(String, serde_json::Value)>> {
     let document = if path.ends_with(".json") {
         serde_json::from_slice(bytes).ok()
     } else {
@@ -273,7 +277,7 @@ fn flatten_document(path: &str, bytes: &[u8], keys: Option<&[String]>) -> Option
     Some(values)
 }
 
-fn flatten(prefix: &str, value: &Node, out: &mut Vec<(String, String)>) {
+fn flatten(prefix: &str, value: &Node, out: &mut Vec<(String, serde_json::Value)>) {
     match value {
         Node::Map(entries) if !entries.is_empty() => {
             for (key, inner) in entries {
@@ -285,8 +289,23 @@ fn flatten(prefix: &str, value: &Node, out: &mut Vec<(String, String)>) {
                 flatten(&key, inner, out);
             }
         }
-        other if !prefix.is_empty() => out.push((prefix.to_owned(), other.to_string())),
+        other if !prefix.is_empty() => out.push((prefix.to_owned(), other.to_json())),
         _ => {}
+    }
+}
+
+/// Formats a commit time as the "Created" column of `dvc exp show`, such as `Jan 02, 2026`
+/// (UTC), or as ISO 8601 (`2026-01-02T00:00:00`) when `iso` is set.
+pub fn format_created(seconds: i64, iso: bool) -> String {
+    let format = if iso { "%Y-%m-%dT%H:%M:%S" } else { "%b %d, %Y" };
+    gix::date::Time::new(seconds, 0).format_or_unix(gix::date::time::CustomFormat::new(format))
+}
+
+/// Returns `value` as a table cell: strings without quotes, everything else as JSON.
+pub fn cell_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -307,6 +326,27 @@ impl Node {
         match self {
             Node::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Text(text) => Value::String(text.clone()),
+            Node::Number(number) => match number.parse::<i64>() {
+                Ok(integer) => Value::from(integer),
+                Err(_) => number
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(|| Value::String(number.clone()), Value::Number),
+            },
+            Node::Bool(value) => Value::Bool(*value),
+            Node::Null => Value::Null,
+            Node::List(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            Node::Map(entries) => Value::Object(
+                entries.iter().map(|(key, value)| (key.clone(), value.to_json())).collect(),
+            ),
         }
     }
 
@@ -430,12 +470,22 @@ mod tests {
         let expected = [
             ("train.units", "32"),
             ("train.lr", "0.01"),
-            ("train.layers", "[1, 2]"),
+            ("train.layers", "[1,2]"),
             ("name", "base"),
         ];
+        let shown: Vec<(String, String)> =
+            values.iter().map(|(k, v)| (k.clone(), cell_text(v))).collect();
         let expected: Vec<(String, String)> =
             expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert_eq!(values, expected);
+        assert_eq!(shown, expected);
+        assert_eq!(values[0].1, serde_json::json!(32));
+        assert_eq!(values[3].1, serde_json::json!("base"));
+    }
+
+    #[test]
+    fn created_dates_format_like_dvc() {
+        assert_eq!(format_created(1_767_312_000, false), "Jan 02, 2026");
+        assert_eq!(format_created(1_767_312_000, true), "2026-01-02T00:00:00");
     }
 
     #[test]
