@@ -3,8 +3,11 @@
 //!
 //! Porcelain commands run the user's git with the recursion guard set, so a remote served
 //! by git-remote-exp (URL `exp::<inner>` or `remote.<name>.vcs = exp`) must be reached at
-//! its inner URL: going through the helper again would be refused. Other remotes are
-//! passed to git by name, so that `pushurl`, `insteadOf` and credentials apply as usual.
+//! its inner URL: going through the helper again would be refused. A configured remote is
+//! therefore always turned into URLs (`pushurl` for pushing when set), with relative paths
+//! made absolute against the work tree, because git runs with an explicit `--git-dir` and
+//! would otherwise resolve them against the current directory. `insteadOf` rules and
+//! credential helpers still apply, because git applies them to URLs.
 
 use std::path::Path;
 
@@ -18,9 +21,9 @@ pub const HELPER_PREFIX: &str = "exp::";
 pub struct GitRemote {
     /// The remote name or URL as the user gave it, for messages.
     pub name: String,
-    /// What `git ls-remote` and `git fetch` get: the remote name, or a URL.
+    /// The URL `git ls-remote` and `git fetch` get.
     pub fetch_url: String,
-    /// What `git push` gets: the remote name, or a URL.
+    /// The URL `git push` gets.
     pub push_url: String,
 }
 
@@ -45,23 +48,15 @@ pub fn resolve(git: &Git, work_tree: Option<&Path>, spec: &str) -> Result<GitRem
         });
     };
 
-    let via_helper = git.config_get(&format!("remote.{spec}.vcs"))?.as_deref() == Some("exp");
+    // With `remote.<name>.vcs = exp` the configured URL is already the inner one.
     let push_url = git.config_get(&format!("remote.{spec}.pushurl"))?;
-    let inner = |url: &str| -> Option<String> {
-        let inner = match url.strip_prefix(HELPER_PREFIX) {
-            Some(inner) => inner,
-            None if via_helper => url,
-            None => return None,
-        };
-        Some(absolute_if_relative_path(inner, work_tree))
+    let inner = |url: &str| -> String {
+        let inner = url.strip_prefix(HELPER_PREFIX).unwrap_or(url);
+        absolute_if_relative_path(inner, work_tree)
     };
 
-    let fetch_url = inner(&url).unwrap_or_else(|| spec.to_owned());
-    let push_url = push_url
-        .as_deref()
-        .and_then(inner)
-        .or_else(|| inner(&url))
-        .unwrap_or_else(|| spec.to_owned());
+    let fetch_url = inner(&url);
+    let push_url = push_url.as_deref().map_or_else(|| fetch_url.clone(), inner);
     Ok(GitRemote {
         name: spec.to_owned(),
         fetch_url,
