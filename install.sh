@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds git-remote-exp and git-exp in release mode and installs them into $PREFIX/bin
-# (default ~/.local/bin), where git finds them as `git remote-exp` and `git exp`, the man
-# pages into $PREFIX/share/man/man1, where `git help exp` and `git exp --help` find them,
-# and completions for bash, zsh and fish under $PREFIX/share.
+# (default ~/.local/bin), where git finds them as `git remote-exp` and `git exp`. Installs
+# the man pages into $PREFIX/share/man/man1, where `git help exp` and `git exp --help` find
+# them, and completions for bash, zsh and fish under $PREFIX/share.
 #
 #   ./install.sh                      install the binaries
 #   ./install.sh --hooks REPO         also run `git exp install` in REPO (once that command exists)

@@ -499,8 +499,8 @@ impl Git {
 
     /// Points `refname` at `new` with `git update-ref`, recording `message` in the reflog.
     ///
-    /// `old` is the value the ref must have now; `None` requires that the ref does not exist,
-    /// so a concurrent change makes the update fail instead of being lost.
+    /// `old` is the value the ref must have now, and `None` requires that the ref does not
+    /// exist. A concurrent change therefore makes the update fail instead of being lost.
     pub fn update_ref(&self, refname: &str, new: &CommitId, old: Option<&CommitId>, message: &str) -> Result<(), Error> {
         let new = new.to_string();
         let old = old.map(ToString::to_string).unwrap_or_default();

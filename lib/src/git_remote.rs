@@ -16,7 +16,7 @@ use crate::git::{self, Git};
 /// The URL prefix that routes a remote through git-remote-exp.
 pub const HELPER_PREFIX: &str = "exp::";
 
-/// Where git is pointed for one porcelain command.
+/// The URLs git gets for one porcelain command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitRemote {
     /// The remote name or URL as the user gave it, for messages.

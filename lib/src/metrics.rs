@@ -44,7 +44,7 @@ pub struct Record {
     pub params: Vec<FileValues>,
 }
 
-/// What one `dvc.yaml` names: metrics files, and params files with their keys.
+/// Files the `dvc.yaml` files of a commit name: metrics files, and params files with keys.
 #[derive(Debug, Default)]
 struct Declared {
     metrics: Vec<String>,
@@ -96,7 +96,8 @@ pub fn read(repo: &Repo, cache: &Cache, commit: CommitId) -> Result<Record, Erro
             (None, Some(_)) => {}
         }
     }
-    // params.yaml is always read whole, as DVC does for its default params file.
+    // params.yaml is read whole, so its params show even when no stage lists them.
+    // NOTE: DVC may show only the keys stages use; this has not been compared with DVC.
     params.insert(DEFAULT_PARAMS_FILE.to_owned(), None);
     let default_first = std::iter::once(DEFAULT_PARAMS_FILE.to_owned())
         .chain(params.keys().filter(|f| *f != DEFAULT_PARAMS_FILE).cloned())

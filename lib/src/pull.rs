@@ -47,7 +47,7 @@ pub struct Options {
     pub git_progress: bool,
 }
 
-/// What happened to one experiment's ref.
+/// Outcome of pulling one experiment's ref.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// The local ref was created or moved to the remote tip.
@@ -56,7 +56,7 @@ pub enum Status {
     UpToDate,
     /// The local ref is not an ancestor of the remote tip, and `force` was not set.
     Diverged,
-    /// The ref could not be updated; the message says why.
+    /// The ref could not be updated, for the reason given.
     Failed(String),
 }
 
@@ -65,7 +65,7 @@ pub enum Status {
 pub struct ExperimentOutcome {
     /// The remote experiment.
     pub experiment: Experiment,
-    /// What happened to its ref.
+    /// The outcome for its ref.
     pub status: Status,
     /// True when the pull overwrote a diverged local experiment.
     pub forced: bool,

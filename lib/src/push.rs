@@ -37,7 +37,7 @@ pub struct Options {
     pub git_progress: bool,
 }
 
-/// What happened to one experiment.
+/// Outcome of pushing one experiment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// The remote ref was created or moved to the local tip.
@@ -46,7 +46,7 @@ pub enum Status {
     UpToDate,
     /// The remote ref is not an ancestor of the local tip, and `force` was not set.
     Diverged,
-    /// The data or the ref could not be stored; the message says why.
+    /// The data or the ref could not be stored, for the reason given.
     Failed(String),
 }
 
@@ -55,7 +55,7 @@ pub enum Status {
 pub struct ExperimentOutcome {
     /// The experiment.
     pub experiment: Experiment,
-    /// What happened to it.
+    /// Its outcome.
     pub status: Status,
     /// True when the push overwrote a diverged remote experiment.
     pub forced: bool,
@@ -72,7 +72,7 @@ pub struct Outcome {
     pub upload: Option<share::Outcome>,
 }
 
-/// How one experiment relates to its remote ref.
+/// Relation of one experiment to its remote ref, decided before anything moves.
 enum Plan {
     Send { lease: Option<CommitId> },
     UpToDate,

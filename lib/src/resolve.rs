@@ -5,8 +5,8 @@
 //! - `refs/exps/XX/REST/NAME` names exactly that experiment;
 //! - `PREFIX/NAME` names the experiment `NAME` whose baseline id starts with the hex `PREFIX`;
 //! - a bare `NAME` names the only experiment with that name. When several baselines have
-//!   one, the experiment whose baseline is the local `HEAD` commit wins; otherwise the
-//!   name is ambiguous and the error lists every candidate as a full ref.
+//!   one, the experiment whose baseline is the local `HEAD` commit wins. Otherwise the
+//!   name is ambiguous, and the error lists every candidate as a full ref.
 //!
 //! DVC's internal refs (`refs/exps/exec/EXEC_HEAD` and the like) are never experiments, so
 //! they can neither shadow `HEAD` nor match a name.

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 /// whichever worktree built last, so the executables are copied, right after this build,
 /// into a folder of their own per worktree.
 // NOTE: a build from another worktree that lands between cargo's return and the copy can
-// still swap the binaries; the window is the few milliseconds in between.
+// still swap the binaries. The window is the few milliseconds in between.
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {

@@ -18,8 +18,8 @@ const PATHS_PER_CALL: usize = 500;
 /// Bring an experiment's files and outputs into the workspace without moving HEAD.
 ///
 /// Files that differ between HEAD and the experiment are written as the experiment has
-/// them and left unstaged; then its DVC outputs are linked or copied from the cache, which
-/// must hold them (`git exp pull` first). Uncommitted changes to those files and output
+/// them and left unstaged. Then its DVC outputs are linked or copied from the cache, so
+/// the cache must contain them (run `git exp pull` first). Uncommitted changes to those files and output
 /// files whose content is not in the cache are never overwritten without --force.
 #[derive(Debug, clap::Args)]
 pub struct Args {

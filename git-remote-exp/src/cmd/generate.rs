@@ -16,7 +16,7 @@ use crate::cli::Cli;
 /// Write man pages or shell completions for git exp.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to write.
+    /// The artifact to write.
     #[command(subcommand)]
     pub what: What,
 }

@@ -34,7 +34,7 @@ pub struct Global {
     pub verbose: u8,
 }
 
-/// Which baselines' experiments a command works on, as `dvc exp` selects them.
+/// The baseline selection flags, which pick experiments as `dvc exp` does.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Selection {
     /// Use the experiments of every baseline commit.

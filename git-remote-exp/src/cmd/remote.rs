@@ -43,7 +43,7 @@ pub struct Args {
     pub command: Command,
 }
 
-/// Which config file a remote command reads or writes.
+/// The level flags that pick the config file a remote command reads or writes.
 #[derive(Debug, Clone, Copy, clap::Args)]
 #[group(multiple = false)]
 pub struct LevelFlags {

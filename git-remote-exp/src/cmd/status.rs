@@ -141,8 +141,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Returns true if and only if the cache holds the object of the output, and every member
-/// when it is a directory.
+/// Returns true if and only if the cache contains the object of the output, and every
+/// member when it is a directory.
 fn in_cache(project: &exp_lib::project::Project, path: &str, key: &ObjectKey) -> bool {
     let mut set = ObjectSet::default();
     set.by_storage.entry(None).or_default().insert(*key, path.to_owned());
