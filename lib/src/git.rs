@@ -469,13 +469,13 @@ impl Git {
 
     /// Returns the value of the git config `key`, or `None` when it is unset.
     pub fn config_get(&self, key: &str) -> Result<Option<String>, Error> {
-        let (code, stdout, stderr) = self.status_output(&["config", "--get", key])?;
-        match code {
-            Some(0) => Ok(Some(String::from_utf8_lossy(&stdout).trim_end_matches('\n').to_owned())),
+        let output = self.unchecked_output(&["config", "--get", key])?;
+        match output.status.code() {
+            Some(0) => Ok(Some(String::from_utf8_lossy(&output.stdout).trim_end_matches('\n').to_owned())),
             Some(1) => Ok(None),
             _ => Err(Error::Failed {
                 args: format!("config --get {key}"),
-                stderr: first_lines(&stderr),
+                stderr: first_lines(&output.stderr),
             }),
         }
     }
@@ -486,13 +486,13 @@ impl Git {
     pub fn is_ancestor(&self, ancestor: &CommitId, descendant: &CommitId) -> Result<bool, Error> {
         let (ancestor, descendant) = (ancestor.to_string(), descendant.to_string());
         let args = ["merge-base", "--is-ancestor", ancestor.as_str(), descendant.as_str()];
-        let (code, _, stderr) = self.status_output(&args)?;
-        match code {
+        let output = self.unchecked_output(&args)?;
+        match output.status.code() {
             Some(0) => Ok(true),
             Some(1) => Ok(false),
             _ => Err(Error::Failed {
                 args: args.join(" "),
-                stderr: first_lines(&stderr),
+                stderr: first_lines(&output.stderr),
             }),
         }
     }
@@ -515,14 +515,13 @@ impl Git {
         Ok(())
     }
 
-    /// Runs git with `args` and returns its exit code, stdout and stderr without judging them.
-    fn status_output(&self, args: &[&str]) -> Result<(Option<i32>, Vec<u8>, Vec<u8>), Error> {
+    /// Runs git with `args` and returns its output whatever the exit status.
+    fn unchecked_output(&self, args: &[&str]) -> Result<std::process::Output, Error> {
         let mut command = self.command();
         command.args(args);
         let shown = args.join(" ");
         tracing::debug!(args = %shown, "running git");
-        let output = command.output().map_err(|source| Error::Spawn { args: shown, source })?;
-        Ok((output.status.code(), output.stdout, output.stderr))
+        command.output().map_err(|source| Error::Spawn { args: shown, source })
     }
 
     /// Lists the refs of `url` with `git ls-remote --symref`.

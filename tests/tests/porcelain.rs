@@ -469,3 +469,44 @@ fn help_opens_generated_man_page() {
         assert!(stdout(&output).contains("git-exp"), "{shell}");
     }
 }
+
+#[test]
+fn push_needs_storage_only_for_outputs() {
+    let sandbox = Sandbox::new();
+    let (fixture, project) = seed(&sandbox);
+
+    // An experiment whose commit declares no outputs: a commit of an empty tree.
+    let empty_tree = sandbox.git_stdout(&project, &["hash-object", "-t", "tree", "-w", "/dev/null"]);
+    let bare = sandbox.git_stdout(&project, &["commit-tree", &empty_tree, "-p", SECOND, "-m", "notes only"]);
+    let notes_ref = "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/notes".to_owned();
+    sandbox.git(&project, &["update-ref", &notes_ref, &bare]);
+    sandbox.exp(&project, &["remote", "default", "--unset"]);
+
+    // The remote goes through git-remote-exp, so git exp must push to its inner URL.
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+    let output = sandbox.exp(&project, &["push", "share", "notes"]);
+    assert_eq!(
+        stdout(&output),
+        "Pushed experiment notes to Git remote 'share'.\n\
+         note: experiment notes has no cached outputs, so it needs no DVC storage.\n"
+    );
+
+    let output = sandbox.exp_result(&project, &["push", "share", "exp-lr01", "notes"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    let err_lines = lines(&err);
+    assert!(
+        err_lines[0].starts_with("error: experiment exp-lr01 was not pushed: data upload failed: failed "),
+        "{err}"
+    );
+    assert_eq!(
+        err_lines.last().copied(),
+        Some("hint: set a default with `git exp remote add -d NAME URL` or `dvc remote add -d NAME URL`")
+    );
+    assert_eq!(
+        remote_exps(&sandbox, &fixture, "origin.git"),
+        [format!("{notes_ref}\t{bare}")],
+        "a ref whose data has no storage is not pushed"
+    );
+    assert!(files_under(&fixture.join("storage")).is_empty());
+}

@@ -37,7 +37,8 @@ pub struct Args {
 /// Runs `git exp remove`.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let by_flags = args.all_commits || !args.revs.is_empty();
-    if args.experiments.is_empty() == !by_flags {
+    let by_names = !args.experiments.is_empty();
+    if by_names == by_flags {
         return fail(
             "either provide an experiment argument, or use the --rev or --all-commits flag",
             &[],
