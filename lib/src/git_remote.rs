@@ -66,10 +66,7 @@ pub fn resolve(git: &Git, work_tree: Option<&Path>, spec: &str) -> Result<GitRem
 
 /// Returns true if and only if `spec` could be the name of a configured remote.
 fn is_remote_name(spec: &str) -> bool {
-    !spec.is_empty()
-        && !spec.contains(['/', ':', '\\'])
-        && !spec.starts_with('.')
-        && !spec.starts_with('-')
+    !spec.is_empty() && !spec.contains(['/', ':', '\\']) && !spec.starts_with('.') && !spec.starts_with('-')
 }
 
 /// Makes a relative local path absolute against `base`, or the current directory when
@@ -105,11 +102,26 @@ mod tests {
     #[test]
     fn local_paths_become_absolute() {
         let base = Path::new("/work/project");
-        assert_eq!(absolute_if_relative_path("../origin.git", Some(base)), "/work/project/../origin.git");
-        assert_eq!(absolute_if_relative_path("/srv/origin.git", Some(base)), "/srv/origin.git");
-        assert_eq!(absolute_if_relative_path("file:///srv/o.git", Some(base)), "file:///srv/o.git");
-        assert_eq!(absolute_if_relative_path("git@host:team/p.git", Some(base)), "git@host:team/p.git");
-        assert_eq!(absolute_if_relative_path("ssh://host/p.git", Some(base)), "ssh://host/p.git");
+        assert_eq!(
+            absolute_if_relative_path("../origin.git", Some(base)),
+            "/work/project/../origin.git"
+        );
+        assert_eq!(
+            absolute_if_relative_path("/srv/origin.git", Some(base)),
+            "/srv/origin.git"
+        );
+        assert_eq!(
+            absolute_if_relative_path("file:///srv/o.git", Some(base)),
+            "file:///srv/o.git"
+        );
+        assert_eq!(
+            absolute_if_relative_path("git@host:team/p.git", Some(base)),
+            "git@host:team/p.git"
+        );
+        assert_eq!(
+            absolute_if_relative_path("ssh://host/p.git", Some(base)),
+            "ssh://host/p.git"
+        );
     }
 
     #[test]

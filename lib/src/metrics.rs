@@ -63,7 +63,9 @@ pub fn read(repo: &Repo, cache: &Cache, commit: CommitId) -> Result<Record, Erro
         let bytes = repo.read_blob(metafile.blob)?;
         match parse_yaml(&bytes) {
             Some(document) => collect_declared(&metafile.path, &document, &mut declared),
-            None => tracing::warn!(file = %metafile.path, %commit, "cannot parse dvc.yaml, so its params and metrics are not shown"),
+            None => {
+                tracing::warn!(file = %metafile.path, %commit, "cannot parse dvc.yaml, so its params and metrics are not shown")
+            }
         }
     }
 
@@ -83,7 +85,9 @@ pub fn read(repo: &Repo, cache: &Cache, commit: CommitId) -> Result<Record, Erro
             continue;
         }
         seen_metrics.push(path.clone());
-        let values = reader.read(&path)?.and_then(|bytes| flatten_document(&path, &bytes, None));
+        let values = reader
+            .read(&path)?
+            .and_then(|bytes| flatten_document(&path, &bytes, None));
         record.metrics.push(FileValues { path, values });
     }
 
@@ -240,7 +244,11 @@ fn join(dir: &str, wdir: Option<&str>, path: &str) -> Option<String> {
         return None;
     }
     let mut segments: Vec<&str> = Vec::new();
-    for segment in dir.split('/').chain(wdir.unwrap_or("").split('/')).chain(path.split('/')) {
+    for segment in dir
+        .split('/')
+        .chain(wdir.unwrap_or("").split('/'))
+        .chain(path.split('/'))
+    {
         match segment {
             "" | "." => {}
             ".." => {
@@ -253,11 +261,7 @@ fn join(dir: &str, wdir: Option<&str>, path: &str) -> Option<String> {
 }
 
 /// Parses a JSON or YAML file and flattens it; keeps only `keys` (and keys below them) when given.
-fn flatten_document(
-    path: &str,
-    bytes: &[u8],
-    keys: Option<&[String]>,
-) -> Option<Vec<(String, serde_json::Value)>> {
+fn flatten_document(path: &str, bytes: &[u8], keys: Option<&[String]>) -> Option<Vec<(String, serde_json::Value)>> {
     let document = if path.ends_with(".json") {
         serde_json::from_slice(bytes).ok()
     } else {
@@ -346,7 +350,10 @@ impl Node {
             Node::Null => Value::Null,
             Node::List(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             Node::Map(entries) => Value::Object(
-                entries.iter().map(|(key, value)| (key.clone(), value.to_json())).collect(),
+                entries
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -474,10 +481,8 @@ mod tests {
             ("train.layers", "[1,2]"),
             ("name", "base"),
         ];
-        let shown: Vec<(String, String)> =
-            values.iter().map(|(k, v)| (k.clone(), cell_text(v))).collect();
-        let expected: Vec<(String, String)> =
-            expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let shown: Vec<(String, String)> = values.iter().map(|(k, v)| (k.clone(), cell_text(v))).collect();
+        let expected: Vec<(String, String)> = expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(shown, expected);
         assert_eq!(values[0].1, serde_json::json!(32));
         assert_eq!(values[3].1, serde_json::json!("base"));
@@ -504,7 +509,10 @@ mod tests {
         let document = parse_yaml(yaml.as_bytes()).expect("parses");
         let mut declared = Declared::default();
         collect_declared("nested/dvc.yaml", &document, &mut declared);
-        assert_eq!(declared.metrics, ["nested/top.json", "nested/sub/m.json", "nested/up.json"]);
+        assert_eq!(
+            declared.metrics,
+            ["nested/top.json", "nested/sub/m.json", "nested/up.json"]
+        );
         assert_eq!(
             declared.params,
             [("nested/sub/other.yaml".to_owned(), Some(vec!["lr".to_owned()]))]

@@ -139,7 +139,13 @@ pub fn push(
     if options.upload {
         publish::plan(repo, &mut updates, &HashMap::new(), &[]);
         let transfer_options = transfer::Options { jobs: options.jobs };
-        upload = publish::upload(project, &mut updates, options.storage.as_deref(), &transfer_options, progress);
+        upload = publish::upload(
+            project,
+            &mut updates,
+            options.storage.as_deref(),
+            &transfer_options,
+            progress,
+        );
     }
 
     let mut refspecs = Vec::new();
@@ -175,7 +181,10 @@ pub fn push(
             (Plan::Send { lease }, None) => match by_dst.get(refname.as_str()) {
                 Some(status) if status.flag == '!' => (Status::Failed(status.summary.clone()), false),
                 Some(_) => (Status::Pushed, lease.is_some()),
-                None => (Status::Failed("git push reported nothing for this ref".to_owned()), false),
+                None => (
+                    Status::Failed("git push reported nothing for this ref".to_owned()),
+                    false,
+                ),
             },
         };
         outcomes.push(ExperimentOutcome {

@@ -52,7 +52,7 @@ pub fn bin_dir() -> &'static Path {
                 executables.push(PathBuf::from(path));
             }
         }
-        let dir = target_dir.join(format!("exp-test-bins-{}", worktree_tag()));
+        let dir = profile_dir.join(format!("exp-test-bins-{}", worktree_tag()));
         std::fs::create_dir_all(&dir).expect("bin dir");
         for exe in &executables {
             let name = exe.file_name().expect("executable name");

@@ -64,29 +64,50 @@ fn sharing_walkthrough_matches_dvc() {
     let cache = project.join(".dvc/cache");
     let output = sandbox.exp(
         &clone,
-        &["remote", "add", "--local", "--default", "storage", cache.to_str().expect("utf-8 path")],
+        &[
+            "remote",
+            "add",
+            "--local",
+            "--default",
+            "storage",
+            cache.to_str().expect("utf-8 path"),
+        ],
     );
     assert_eq!(stdout(&output), "Setting 'storage' as a default remote.\n");
 
     let output = sandbox.exp(&clone, &["pull", "origin", "exp-lr01"]);
     let out = stdout(&output);
-    assert_eq!(lines(&out)[0], "Pulled experiment exp-lr01 from Git remote 'origin'.", "{out}");
+    assert_eq!(
+        lines(&out)[0],
+        "Pulled experiment exp-lr01 from Git remote 'origin'.",
+        "{out}"
+    );
     assert!(lines(&out)[1].starts_with("20 files fetched from 'storage' ("), "{out}");
-    assert_eq!(sandbox.git_stdout(&clone, &["rev-parse", LR01]), "384fd723c4956a80a8859da14430184ca788517d");
+    assert_eq!(
+        sandbox.git_stdout(&clone, &["rev-parse", LR01]),
+        "384fd723c4956a80a8859da14430184ca788517d"
+    );
 
     let output = sandbox.exp(&clone, &["apply", "exp-lr01"]);
     assert_eq!(
         stdout(&output),
         "Changes for experiment 'exp-lr01' have been applied to your current workspace.\n"
     );
-    assert_eq!(sandbox.git_stdout(&clone, &["rev-parse", "HEAD"]), SECOND, "HEAD must not move");
+    assert_eq!(
+        sandbox.git_stdout(&clone, &["rev-parse", "HEAD"]),
+        SECOND,
+        "HEAD must not move"
+    );
     assert_workspace_matches(&clone, &fixture.join("expected/b53a31b-exp-lr01.md5"));
 }
 
 /// Points the local `refname` at a new commit on `baseline` that the remote has never seen.
 fn diverge(sandbox: &Sandbox, project: &Path, refname: &str, baseline: &str) -> String {
     let tree = format!("{baseline}^{{tree}}");
-    let commit = sandbox.git_stdout(project, &["commit-tree", &tree, "-p", baseline, "-m", "rerun elsewhere"]);
+    let commit = sandbox.git_stdout(
+        project,
+        &["commit-tree", &tree, "-p", baseline, "-m", "rerun elsewhere"],
+    );
     sandbox.git(project, &["update-ref", refname, &commit]);
     commit
 }
@@ -124,7 +145,10 @@ fn batch_push_reports_diverged_experiment() {
     );
 
     let output = sandbox.exp(&project, &["push", "origin", "exp-lr01", "--force"]);
-    assert_eq!(lines(&stdout(&output))[0], "Pushed experiment exp-lr01 to Git remote 'origin'.");
+    assert_eq!(
+        lines(&stdout(&output))[0],
+        "Pushed experiment exp-lr01 to Git remote 'origin'."
+    );
     assert_eq!(
         sandbox.git_stdout(&fixture, &["--git-dir=origin.git", "rev-parse", LR01]),
         rerun
@@ -180,7 +204,10 @@ fn ambiguous_name_resolves_by_head() {
         "ff223b61c58ff0396a638f4fd4e56feed81f959d"
     );
     sandbox.exp(&project, &["remove", UNITS_ON_FIRST]);
-    assert!(sandbox.git_result(&project, &["rev-parse", "--verify", "--quiet", UNITS_ON_FIRST]).stdout.is_empty());
+    assert!(sandbox
+        .git_result(&project, &["rev-parse", "--verify", "--quiet", UNITS_ON_FIRST])
+        .stdout
+        .is_empty());
 }
 
 #[test]
@@ -202,7 +229,10 @@ fn remote_commands_write_dvc_config_bytes() {
         "[core]\n    remote = mystore\n['remote \"mystore\"']\n    url = s3://bucket/path\n    jobs = 8\n    type = \"hardlink,symlink\"\n"
     );
 
-    sandbox.exp(&repo, &["remote", "modify", "--local", "mystore", "password", "s3cr#t; x"]);
+    sandbox.exp(
+        &repo,
+        &["remote", "modify", "--local", "mystore", "password", "s3cr#t; x"],
+    );
     sandbox.exp(&repo, &["remote", "add", "--local", "-d", "l2", "../r2"]);
     assert_eq!(
         local(),
@@ -213,10 +243,16 @@ fn remote_commands_write_dvc_config_bytes() {
     let output = sandbox.exp(&repo, &["remote", "list"]);
     assert_eq!(
         stdout(&output),
-        format!("mystore\ts3://bucket/path\nl2\t{}/../../r2\t(default)\n", dvc_dir.display())
+        format!(
+            "mystore\ts3://bucket/path\nl2\t{}/../../r2\t(default)\n",
+            dvc_dir.display()
+        )
     );
     assert_eq!(stdout(&sandbox.exp(&repo, &["remote", "default"])), "l2\n");
-    assert_eq!(stdout(&sandbox.exp(&repo, &["remote", "default", "--project"])), "mystore\n");
+    assert_eq!(
+        stdout(&sandbox.exp(&repo, &["remote", "default", "--project"])),
+        "mystore\n"
+    );
 
     sandbox.exp(&repo, &["remote", "modify", "mystore", "jobs", "--unset"]);
     sandbox.exp(&repo, &["remote", "rename", "mystore", "store2"]);
@@ -228,19 +264,37 @@ fn remote_commands_write_dvc_config_bytes() {
     sandbox.exp(&repo, &["remote", "remove", "--local", "l2"]);
     assert_eq!(local(), "['remote \"mystore\"']\n    password = \"s3cr#t; x\"\n");
     assert_eq!(stdout(&sandbox.exp(&repo, &["remote", "default"])), "store2\n");
-    assert_eq!(stdout(&sandbox.exp(&repo, &["remote", "list"])), "store2\ts3://bucket/path\t(default)\n");
+    assert_eq!(
+        stdout(&sandbox.exp(&repo, &["remote", "list"])),
+        "store2\ts3://bucket/path\t(default)\n"
+    );
 
     sandbox.exp(&repo, &["remote", "default", "--unset"]);
-    assert_eq!(config(), "['remote \"store2\"']\n    url = s3://bucket/path\n    type = \"hardlink,symlink\"\n");
+    assert_eq!(
+        config(),
+        "['remote \"store2\"']\n    url = s3://bucket/path\n    type = \"hardlink,symlink\"\n"
+    );
     let output = sandbox.exp_result(&repo, &["remote", "default"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(stdout(&output), "No default remote set\n");
 
     let failures = [
-        (vec!["remote", "add", "store2", "/x"], "git exp: remote 'store2' already exists. Use `-f|--force` to overwrite it.\n"),
-        (vec!["remote", "default", "nosuch"], "git exp: default remote must be present in remote list.\n"),
-        (vec!["remote", "modify", "nosuch", "jobs", "2"], "git exp: remote 'nosuch' doesn't exist.\n"),
-        (vec!["remote", "remove", "nosuch"], "git exp: remote 'nosuch' doesn't exist.\n"),
+        (
+            vec!["remote", "add", "store2", "/x"],
+            "git exp: remote 'store2' already exists. Use `-f|--force` to overwrite it.\n",
+        ),
+        (
+            vec!["remote", "default", "nosuch"],
+            "git exp: default remote must be present in remote list.\n",
+        ),
+        (
+            vec!["remote", "modify", "nosuch", "jobs", "2"],
+            "git exp: remote 'nosuch' doesn't exist.\n",
+        ),
+        (
+            vec!["remote", "remove", "nosuch"],
+            "git exp: remote 'nosuch' doesn't exist.\n",
+        ),
     ];
     for (args, message) in failures {
         let output = sandbox.exp_result(&repo, &args);
@@ -262,13 +316,19 @@ fn list_prints_dvc_layout() {
     let all = "main:\n\tff223b6 [exp-units64]\nb53a31b:\n\t384fd72 [exp-lr01]\n\tca65baa [exp-units64]\n\t5f56cb0 [exp-wide]\n";
     assert_eq!(list(&["list", "-A"]), all);
     assert_eq!(list(&["list", "-n", "2"]), all);
-    assert_eq!(list(&["list", "-n", "-1", "--name-only"]), "exp-units64\nexp-lr01\nexp-units64\nexp-wide\n");
+    assert_eq!(
+        list(&["list", "-n", "-1", "--name-only"]),
+        "exp-units64\nexp-lr01\nexp-units64\nexp-wide\n"
+    );
     assert_eq!(list(&["list", "--rev", "main~1", "--sha-only"]), "384fd723c4956a80a8859da14430184ca788517d\nca65baab0e9050f4228cb51264188729ae0e9934\n5f56cb0c2be1c29a3cd33aedce5dfeeecb91e8ba\n");
     assert_eq!(list(&["list", "-n", "0"]), "");
 
     // A tag names the baseline when it is not HEAD.
     sandbox.git(&project, &["tag", "v1", FIRST]);
-    assert_eq!(list(&["ls", "--rev", FIRST]), "v1:\n\t384fd72 [exp-lr01]\n\tca65baa [exp-units64]\n\t5f56cb0 [exp-wide]\n");
+    assert_eq!(
+        list(&["ls", "--rev", FIRST]),
+        "v1:\n\t384fd72 [exp-lr01]\n\tca65baa [exp-units64]\n\t5f56cb0 [exp-wide]\n"
+    );
 
     // Remote listings show names only; DVC's internal refs never travel.
     sandbox.exp(&project, &["push", "origin", "-A", "--no-cache"]);
@@ -280,7 +340,10 @@ fn list_prints_dvc_layout() {
     );
     let output = sandbox.exp_result(&project, &["list", "origin", "--sha-only"]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "git exp: --sha-only is not supported with a Git remote\n");
+    assert_eq!(
+        stderr(&output),
+        "git exp: --sha-only is not supported with a Git remote\n"
+    );
 }
 
 #[test]
@@ -305,7 +368,10 @@ fn status_before_and_after_pull() {
     );
 
     let output = sandbox.exp(&clone, &["pull", "origin"]);
-    assert_eq!(lines(&stdout(&output))[0], "Pulled experiment exp-units64 from Git remote 'origin'.");
+    assert_eq!(
+        lines(&stdout(&output))[0],
+        "Pulled experiment exp-units64 from Git remote 'origin'."
+    );
     assert_eq!(
         stdout(&sandbox.exp(&clone, &["status", "-c", UNITS_ON_SECOND])),
         "Cache and remote 'storage' are in sync.\n"
@@ -339,7 +405,10 @@ fn branch_and_remove_on_git_remote() {
     );
     let output = sandbox.exp_result(&project, &["branch", "exp-wide"]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "git exp: Git branch 'exp-wide-branch' already exists.\n");
+    assert_eq!(
+        stderr(&output),
+        "git exp: Git branch 'exp-wide-branch' already exists.\n"
+    );
 
     let output = sandbox.exp(&project, &["remove", "-g", "origin", "exp-lr01", "b53a31b/exp-units64"]);
     assert_eq!(stdout(&output), "Removed experiments: 'exp-lr01' and 'exp-units64'\n");
@@ -362,7 +431,10 @@ fn branch_and_remove_on_git_remote() {
 
     let output = sandbox.exp_result(&project, &["remove", "-g", "origin", "exp-lr01"]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "git exp: experiment 'exp-lr01' does not exist in 'origin'\n");
+    assert_eq!(
+        stderr(&output),
+        "git exp: experiment 'exp-lr01' does not exist in 'origin'\n"
+    );
     let output = sandbox.exp_result(&project, &["remove"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
@@ -372,7 +444,10 @@ fn branch_and_remove_on_git_remote() {
 
     // EXEC_APPLY points at exp-wide, so it goes with it, as in DVC.
     let output = sandbox.exp(&project, &["remove", "--rev", FIRST]);
-    assert_eq!(stdout(&output), "Removed experiments: 'exp-lr01', 'exp-units64' and 'exp-wide'\n");
+    assert_eq!(
+        stdout(&output),
+        "Removed experiments: 'exp-lr01', 'exp-units64' and 'exp-wide'\n"
+    );
     assert_eq!(
         local_refs(),
         format!("{UNITS_ON_SECOND}\nrefs/exps/apply/ORIG_HEAD\nrefs/exps/exec/EXEC_HEAD")
@@ -395,6 +470,25 @@ fn apply_keeps_uncommitted_changes_unless_forced() {
          hint: commit or stash the changes, or rerun with --force to overwrite them\n"
     );
     assert_eq!(fs::read_to_string(&params).expect("params"), "train:\n  units: 1\n");
+
+    // An output whose edited content is not in the cache is kept too.
+    sandbox.git(&project, &["checkout", "--quiet", "--", "params.yaml"]);
+    let predictions = project.join("predictions.csv");
+    fs::write(&predictions, "my own predictions\n").expect("edit output");
+    let output = sandbox.exp_result(&project, &["apply", "exp-wide"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    let err_lines = lines(&err);
+    assert_eq!(err_lines.len(), 2, "{err}");
+    assert!(err_lines[0].starts_with("warning: kept predictions.csv: "), "{err}");
+    assert_eq!(
+        err_lines[1],
+        "hint: commit or `dvc add` your changes, or rerun with --force to overwrite them"
+    );
+    assert_eq!(
+        fs::read_to_string(&predictions).expect("predictions"),
+        "my own predictions\n"
+    );
 
     sandbox.exp(&project, &["apply", "--force", "exp-wide"]);
     assert_workspace_matches(&project, &fixture.join("expected/b53a31b-exp-wide.md5"));
@@ -441,7 +535,12 @@ fn help_opens_generated_man_page() {
     let man_root = sandbox.path().join("share/man");
     let man1 = man_root.join("man1");
     sandbox.exp(sandbox.path(), &["generate", "man", man1.to_str().expect("utf-8 path")]);
-    for page in ["git-exp.1", "git-exp-push.1", "git-exp-remote-add.1", "git-exp-status.1"] {
+    for page in [
+        "git-exp.1",
+        "git-exp-push.1",
+        "git-exp-remote-add.1",
+        "git-exp-status.1",
+    ] {
         assert!(man1.join(page).is_file(), "{page} missing");
     }
 
@@ -456,13 +555,20 @@ fn help_opens_generated_man_page() {
                 .env("MAN_KEEP_FORMATTING", "0"),
         );
         let page = stdout(&output);
-        assert!(page.contains("Share DVC experiments and their data with plain Git"), "{args:?}: {page}");
-        assert!(page.contains("git-exp-push(1)") || page.contains("git-exp-push"), "{args:?}: {page}");
+        let page_lines: Vec<&str> = page.lines().map(str::trim).collect();
+        assert!(
+            page_lines.contains(&"git-exp - Share DVC experiments and their data with plain Git"),
+            "{args:?}: {page}"
+        );
+        assert!(page_lines.contains(&"git-exp-push(1)"), "{args:?}: {page}");
     }
 
     let output = sandbox.exp(sandbox.path(), &["generate", "completions", "bash"]);
     let script = stdout(&output);
-    assert!(script.contains("complete -F _git__exp"), "bash completion registers git-exp");
+    assert!(
+        script.contains("complete -F _git__exp"),
+        "bash completion registers git-exp"
+    );
     assert!(script.contains("_git_exp() {"), "bash completion hooks into git's own");
     for shell in ["zsh", "fish"] {
         let output = sandbox.exp(sandbox.path(), &["generate", "completions", shell]);
@@ -477,7 +583,10 @@ fn push_needs_storage_only_for_outputs() {
 
     // An experiment whose commit declares no outputs: a commit of an empty tree.
     let empty_tree = sandbox.git_stdout(&project, &["hash-object", "-t", "tree", "-w", "/dev/null"]);
-    let bare = sandbox.git_stdout(&project, &["commit-tree", &empty_tree, "-p", SECOND, "-m", "notes only"]);
+    let bare = sandbox.git_stdout(
+        &project,
+        &["commit-tree", &empty_tree, "-p", SECOND, "-m", "notes only"],
+    );
     let notes_ref = "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/notes".to_owned();
     sandbox.git(&project, &["update-ref", &notes_ref, &bare]);
     sandbox.exp(&project, &["remote", "default", "--unset"]);

@@ -53,7 +53,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             message.push_str("\n\t");
             message.push_str(path);
         }
-        return fail(&message, &["commit or stash the changes, or rerun with --force to overwrite them"]);
+        return fail(
+            &message,
+            &["commit or stash the changes, or rerun with --force to overwrite them"],
+        );
     }
 
     for chunk in changed.chunks(PATHS_PER_CALL) {
@@ -95,11 +98,19 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         failed = true;
     }
     if !report.missing.is_empty() {
-        eprintln!("hint: download the data first with `git exp pull <git_remote> {name}` or `git exp fetch {commit_hex}`");
+        eprintln!(
+            "hint: download the data first with `git exp pull <git_remote> {name}` or `git exp fetch {commit_hex}`"
+        );
     }
 
-    git.output(&["update-ref", "-m", &format!("git exp apply: {name}"), EXEC_APPLY, &commit_hex])?;
-    if !global.quiet {
+    git.output(&[
+        "update-ref",
+        "-m",
+        &format!("git exp apply: {name}"),
+        EXEC_APPLY,
+        &commit_hex,
+    ])?;
+    if !global.quiet && !failed {
         println!("Changes for experiment '{name}' have been applied to your current workspace.");
     }
     Ok(super::exit_code(failed))
@@ -107,7 +118,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
 
 /// Returns the paths `git status` reports as modified, staged or untracked.
 fn dirty_paths(git: &Git) -> anyhow::Result<BTreeSet<String>> {
-    let stdout = git.output(&["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"])?;
+    let stdout = git.output(&[
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--no-renames",
+    ])?;
     Ok(nul_separated(&stdout)
         .into_iter()
         .filter_map(|entry| entry.get(3..).map(str::to_owned))

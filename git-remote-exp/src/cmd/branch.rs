@@ -31,7 +31,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     if repo.resolve_object(&refname).is_ok() {
         return fail(&format!("Git branch '{branch}' already exists."), &[]);
     }
-    git.update_ref(&refname, &commit, None, &format!("dvc: Created from experiment '{name}'"))?;
+    git.update_ref(
+        &refname,
+        &commit,
+        None,
+        &format!("dvc: Created from experiment '{name}'"),
+    )?;
 
     if !global.quiet {
         println!("Git branch '{branch}' has been created from experiment '{name}'.");

@@ -244,7 +244,7 @@ pub fn short(id: &CommitId) -> String {
     id.to_string()[..7].to_owned()
 }
 
-/// Returns how DVC labels a baseline: the current branch when the baseline is HEAD, else
+/// Baseline labels as DVC picks them: the current branch when the baseline is HEAD, else
 /// a tag pointing at it, else a branch pointing at it, else its short id.
 pub struct Labeler {
     head: Option<CommitId>,

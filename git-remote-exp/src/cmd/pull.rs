@@ -60,7 +60,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         selected
     } else {
         let baselines = args.selection.baselines(repo)?;
-        resolve::select_by_baselines(&available, &baselines).into_iter().cloned().collect()
+        resolve::select_by_baselines(&available, &baselines)
+            .into_iter()
+            .cloned()
+            .collect()
     };
     if selected.is_empty() {
         if !global.quiet {
@@ -121,7 +124,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             failed |= print_transfer_failures(download);
         }
         None if options.download && !global.quiet => {
-            println!("0 files fetched (the cache has every object, {:.2} s)", elapsed.as_secs_f64());
+            println!(
+                "0 files fetched (the cache has every object, {:.2} s)",
+                elapsed.as_secs_f64()
+            );
         }
         None => {}
     }

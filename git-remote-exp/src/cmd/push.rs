@@ -8,7 +8,9 @@ use exp_lib::git_remote;
 use exp_lib::push::{self, Status};
 use exp_lib::resolve::{self, Experiment};
 
-use super::{fail, jobs, not_valid_names, print_transfer_failures, print_transfer_summary, push_unique, Global, Selection};
+use super::{
+    fail, jobs, not_valid_names, print_transfer_failures, print_transfer_summary, push_unique, Global, Selection,
+};
 use crate::output::Bar;
 
 /// Push experiments to a Git remote, their cached outputs to DVC storage first.
@@ -56,7 +58,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         let unknown = super::resolve_names(&args.experiments, &local, head, &mut selected)?;
         if !unknown.is_empty() {
-            return fail(&not_valid_names(&unknown), &["`git exp list` shows the local experiments"]);
+            return fail(
+                &not_valid_names(&unknown),
+                &["`git exp list` shows the local experiments"],
+            );
         }
     }
     if selected.is_empty() {
@@ -112,7 +117,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             println!("note: experiment {name} has no cached outputs, so it needs no DVC storage.");
         }
         if global.verbose > 0 {
-            eprintln!("{}: {} objects, forced: {}", entry.experiment.refname(), entry.objects, entry.forced);
+            eprintln!(
+                "{}: {} objects, forced: {}",
+                entry.experiment.refname(),
+                entry.objects,
+                entry.forced
+            );
         }
     }
     if diverged {

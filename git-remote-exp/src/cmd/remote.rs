@@ -17,22 +17,80 @@ use super::{fail, Global};
 
 /// Option names DVC accepts in a `remote` section, across all storage types.
 const REMOTE_OPTIONS: &[&str] = &[
-    "url", "jobs", "checksum_jobs", "verify", "version_aware", "worktree", "type", "shared",
-    "slow_link_warning", "region", "profile", "credentialpath", "configpath", "endpointurl",
-    "access_key_id", "secret_access_key", "session_token", "use_ssl", "ssl_verify",
-    "allow_anonymous_login", "sse", "sse_kms_key_id", "sse_customer_key", "sse_customer_algorithm",
-    "acl", "grant_read", "grant_read_acp", "grant_write_acp", "grant_full_control", "read_timeout",
-    "connect_timeout", "cache_regions", "auth", "user", "password", "ask_password",
-    "custom_auth_header", "method", "token", "cert_path", "key_path", "timeout", "port",
-    "passphrase", "ask_passphrase", "keyfile", "gss_auth", "allow_agent", "max_sessions",
-    "projectname", "connection_string", "sas_token", "account_name", "account_key", "tenant_id",
-    "client_id", "client_secret", "exclude_environment_credential",
-    "exclude_visual_studio_code_credential", "exclude_shared_token_cache_credential",
-    "exclude_managed_identity_credential", "connection_timeout", "gdrive_use_service_account",
-    "gdrive_client_id", "gdrive_client_secret", "gdrive_user_credentials_file",
-    "gdrive_service_account_json_file_path", "gdrive_service_account_user_email",
-    "gdrive_trash_only", "gdrive_acknowledge_abuse", "kerb_ticket", "hdfs_user",
-    "replication", "block_size",
+    "url",
+    "jobs",
+    "checksum_jobs",
+    "verify",
+    "version_aware",
+    "worktree",
+    "type",
+    "shared",
+    "slow_link_warning",
+    "region",
+    "profile",
+    "credentialpath",
+    "configpath",
+    "endpointurl",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "use_ssl",
+    "ssl_verify",
+    "allow_anonymous_login",
+    "sse",
+    "sse_kms_key_id",
+    "sse_customer_key",
+    "sse_customer_algorithm",
+    "acl",
+    "grant_read",
+    "grant_read_acp",
+    "grant_write_acp",
+    "grant_full_control",
+    "read_timeout",
+    "connect_timeout",
+    "cache_regions",
+    "auth",
+    "user",
+    "password",
+    "ask_password",
+    "custom_auth_header",
+    "method",
+    "token",
+    "cert_path",
+    "key_path",
+    "timeout",
+    "port",
+    "passphrase",
+    "ask_passphrase",
+    "keyfile",
+    "gss_auth",
+    "allow_agent",
+    "max_sessions",
+    "projectname",
+    "connection_string",
+    "sas_token",
+    "account_name",
+    "account_key",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "exclude_environment_credential",
+    "exclude_visual_studio_code_credential",
+    "exclude_shared_token_cache_credential",
+    "exclude_managed_identity_credential",
+    "connection_timeout",
+    "gdrive_use_service_account",
+    "gdrive_client_id",
+    "gdrive_client_secret",
+    "gdrive_user_credentials_file",
+    "gdrive_service_account_json_file_path",
+    "gdrive_service_account_user_email",
+    "gdrive_trash_only",
+    "gdrive_acknowledge_abuse",
+    "kerb_ticket",
+    "hdfs_user",
+    "replication",
+    "block_size",
 ];
 
 /// Set up and manage DVC storage remotes in DVC's config files.
@@ -209,7 +267,13 @@ fn remote_section(name: &str) -> String {
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let files = Files::discover()?;
     match &args.command {
-        Command::Add { level, default, force, name, url } => {
+        Command::Add {
+            level,
+            default,
+            force,
+            name,
+            url,
+        } => {
             let name = name.to_lowercase();
             let level = level.level().unwrap_or(Level::Repo);
             let mut file = files.load(level)?;
@@ -223,7 +287,11 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             if *default && !global.quiet {
                 println!("Setting '{name}' as a default remote.");
             }
-            let keys: Vec<String> = file.section_values(&section).iter().map(|(k, _)| k.to_string()).collect();
+            let keys: Vec<String> = file
+                .section_values(&section)
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect();
             for key in keys {
                 file.unset(&section, &key);
             }
@@ -276,7 +344,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Modify { level, unset, name, option, value } => {
+        Command::Modify {
+            level,
+            unset,
+            name,
+            option,
+            value,
+        } => {
             let name = name.to_lowercase();
             let option = option.to_lowercase();
             let level = level.level().unwrap_or(Level::Repo);

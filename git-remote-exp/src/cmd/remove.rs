@@ -27,7 +27,13 @@ pub struct Args {
     pub revs: Vec<String>,
     /// With --rev, also remove those of the first N-1 first-parent ancestors; a negative
     /// N means every ancestor.
-    #[arg(short = 'n', long = "num", value_name = "N", default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(
+        short = 'n',
+        long = "num",
+        value_name = "N",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
     pub num: i64,
     /// Remove the experiments from this Git remote (name or URL) instead of locally.
     #[arg(short = 'g', long = "git-remote", value_name = "GIT_REMOTE")]
@@ -98,7 +104,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                 match status {
                     Some(status) if status.flag != '!' => removed.push(experiment.name()),
                     Some(status) => {
-                        eprintln!("error: cannot remove {} from '{}': {}", experiment.name(), remote.name, status.summary);
+                        eprintln!(
+                            "error: cannot remove {} from '{}': {}",
+                            experiment.name(),
+                            remote.name,
+                            status.summary
+                        );
                         failed = true;
                     }
                     None => {

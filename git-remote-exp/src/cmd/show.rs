@@ -75,7 +75,10 @@ pub fn run(_global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             if !repo.has_object(&commit) {
                 return Ok((None, Record::default()));
             }
-            Ok((Some(repo.commit_seconds(commit)?), metrics::read(repo, project.cache(), commit)?))
+            Ok((
+                Some(repo.commit_seconds(commit)?),
+                metrics::read(repo, project.cache(), commit)?,
+            ))
         };
         let (seconds, record) = read(*baseline)?;
         rows.push(Row {
@@ -127,7 +130,11 @@ fn columns(rows: &[Row]) -> Vec<Column> {
     for metric in [true, false] {
         let start = columns.len();
         for row in rows {
-            let files = if metric { &row.record.metrics } else { &row.record.params };
+            let files = if metric {
+                &row.record.metrics
+            } else {
+                &row.record.params
+            };
             for file in files {
                 for (key, _) in file.values.iter().flatten() {
                     let known = columns[start..].iter().any(|c| c.file == file.path && c.key == *key);
@@ -143,11 +150,7 @@ fn columns(rows: &[Row]) -> Vec<Column> {
             }
         }
         for index in start..columns.len() {
-            let shared = columns[start..]
-                .iter()
-                .filter(|c| c.key == columns[index].key)
-                .count()
-                > 1;
+            let shared = columns[start..].iter().filter(|c| c.key == columns[index].key).count() > 1;
             if shared {
                 columns[index].header = format!("{}:{}", columns[index].file, columns[index].key);
             }
@@ -157,7 +160,11 @@ fn columns(rows: &[Row]) -> Vec<Column> {
 }
 
 fn value<'a>(row: &'a Row, column: &Column) -> Option<&'a Value> {
-    let files = if column.metric { &row.record.metrics } else { &row.record.params };
+    let files = if column.metric {
+        &row.record.metrics
+    } else {
+        &row.record.params
+    };
     files
         .iter()
         .find(|f| f.path == column.file)
@@ -174,9 +181,14 @@ fn print_table(rows: &[Row], columns: &[Column]) {
     for row in rows {
         let mut cells = vec![
             row.label.clone(),
-            row.seconds.map_or_else(|| "-".to_owned(), |s| metrics::format_created(s, false)),
+            row.seconds
+                .map_or_else(|| "-".to_owned(), |s| metrics::format_created(s, false)),
         ];
-        cells.extend(columns.iter().map(|c| value(row, c).map_or_else(|| "-".to_owned(), cell_text)));
+        cells.extend(
+            columns
+                .iter()
+                .map(|c| value(row, c).map_or_else(|| "-".to_owned(), cell_text)),
+        );
         table.push(cells);
     }
 
@@ -226,7 +238,9 @@ fn print_csv(rows: &[Row], columns: &[Column]) {
             row.name.clone().unwrap_or_default(),
             rev,
             row.kind.to_owned(),
-            row.seconds.map(|s| metrics::format_created(s, true)).unwrap_or_default(),
+            row.seconds
+                .map(|s| metrics::format_created(s, true))
+                .unwrap_or_default(),
             parent,
         ];
         cells.extend(columns.iter().map(|c| value(row, c).map(cell_text).unwrap_or_default()));

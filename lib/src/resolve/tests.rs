@@ -93,7 +93,10 @@ fn unknown_names_are_not_found() {
     ];
     for spec in cases {
         let error = resolve(spec, &exps, Some(id(FIRST))).expect_err(spec);
-        assert!(matches!(&error, Error::NotFound { name } if name == spec), "{spec}: {error:?}");
+        assert!(
+            matches!(&error, Error::NotFound { name } if name == spec),
+            "{spec}: {error:?}"
+        );
     }
     assert_eq!(
         resolve("nosuch", &exps, None).expect_err("unknown").to_string(),
