@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds git-remote-exp and git-exp in release mode and installs them into $PREFIX/bin
-# (default ~/.local/bin), where git finds them as `git remote-exp` and `git exp`.
+# (default ~/.local/bin), where git finds them as `git remote-exp` and `git exp`. Installs
+# the man pages into $PREFIX/share/man/man1, where `git help exp` and `git exp --help` find
+# them, and completions for bash, zsh and fish under $PREFIX/share.
 #
 #   ./install.sh                      install the binaries
 #   ./install.sh --hooks REPO         also run `git exp install` in REPO (once that command exists)
@@ -14,6 +16,17 @@ command -v git >/dev/null || { echo "install.sh: git not found; install git 2.31
 
 cargo install --quiet --locked --force --path "$here/git-remote-exp" --root "$prefix"
 echo "installed git-remote-exp and git-exp into $prefix/bin"
+
+git_exp="$prefix/bin/git-exp"
+"$git_exp" generate man "$prefix/share/man/man1"
+echo "installed the man pages into $prefix/share/man/man1"
+
+mkdir -p "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" \
+  "$prefix/share/fish/vendor_completions.d"
+"$git_exp" generate completions bash >"$prefix/share/bash-completion/completions/git-exp"
+"$git_exp" generate completions zsh >"$prefix/share/zsh/site-functions/_git-exp"
+"$git_exp" generate completions fish >"$prefix/share/fish/vendor_completions.d/git-exp.fish"
+echo "installed completions for bash, zsh and fish under $prefix/share"
 
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;

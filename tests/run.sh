@@ -14,6 +14,8 @@ apt_install() {
 command -v git >/dev/null || apt_install git
 command -v md5sum >/dev/null || apt_install coreutils
 python3 -c 'import venv' 2>/dev/null || apt_install python3-venv
+# `git exp --help` opens the generated man page through man, which needs groff to render it.
+{ command -v man >/dev/null && command -v groff >/dev/null; } || apt_install man-db groff-base
 
 # Real DVC 3 for the interoperability tests, in its own virtual environment, installed
 # once per machine and reused.

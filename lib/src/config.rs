@@ -430,6 +430,48 @@ fn file_path_with_env(
     }
 }
 
+/// Option names whose local path values DVC stores relative to the config file's directory.
+pub const PATH_OPTIONS: &[&str] = &[
+    "url",
+    "credentialpath",
+    "keyfile",
+    "cert_path",
+    "key_path",
+    "gdrive_user_credentials_file",
+    "gdrive_service_account_json_file_path",
+];
+
+/// Rewrites a path typed on the command line, relative to `cwd`, so that it means the same
+/// place when read from `config_file`, as `dvc remote add` and `dvc remote modify` do.
+///
+/// Absolute paths, `~` forms and URLs with a scheme (`s3://`, `file://`) are kept as typed.
+/// The result uses `/` separators, like DVC writes on every platform.
+pub fn path_for_config_file(value: &str, cwd: &Path, config_file: &Path) -> String {
+    if value.is_empty() || has_url_scheme(value) || value.starts_with('~') || Path::new(value).is_absolute() {
+        return value.to_owned();
+    }
+    let target = normalize_lexically(&cwd.join(value));
+    let base = normalize_lexically(&crate::git::absolute(config_file.parent().unwrap_or(Path::new("."))));
+    let target_parts: Vec<Component<'_>> = target.components().collect();
+    let base_parts: Vec<Component<'_>> = base.components().collect();
+    let common = target_parts
+        .iter()
+        .zip(&base_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); base_parts.len() - common];
+    parts.extend(
+        target_parts[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
 /// Returns true if `url` starts with a URL scheme such as `s3://`.
 fn has_url_scheme(url: &str) -> bool {
     let Some((scheme, _)) = url.split_once("://") else {

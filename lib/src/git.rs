@@ -257,6 +257,14 @@ impl Repo {
         Ok(parent)
     }
 
+    /// Returns the committer time of `commit` in seconds since the Unix epoch.
+    pub fn commit_seconds(&self, commit: CommitId) -> Result<i64, Error> {
+        let what = || format!("commit {commit}");
+        let object = self.inner.find_commit(commit).map_err(|e| read_error(what())(Box::new(e)))?;
+        let time = object.time().map_err(|e| read_error(what())(Box::new(e)))?;
+        Ok(time.seconds)
+    }
+
     /// Returns the DVC metafiles (`dvc.lock`, `dvc.yaml`, `*.dvc`) in the tree of `commit`.
     pub fn metafiles(&self, commit: CommitId) -> Result<Vec<MetafileBlob>, Error> {
         let object = self
@@ -457,6 +465,63 @@ impl Git {
             });
         }
         Ok(output.stdout)
+    }
+
+    /// Returns the value of the git config `key`, or `None` when it is unset.
+    pub fn config_get(&self, key: &str) -> Result<Option<String>, Error> {
+        let output = self.unchecked_output(&["config", "--get", key])?;
+        match output.status.code() {
+            Some(0) => Ok(Some(String::from_utf8_lossy(&output.stdout).trim_end_matches('\n').to_owned())),
+            Some(1) => Ok(None),
+            _ => Err(Error::Failed {
+                args: format!("config --get {key}"),
+                stderr: first_lines(&output.stderr),
+            }),
+        }
+    }
+
+    /// Returns true if and only if `ancestor` is `descendant` or one of its ancestors.
+    ///
+    /// Both commits must be in the repository; `git merge-base --is-ancestor` fails otherwise.
+    pub fn is_ancestor(&self, ancestor: &CommitId, descendant: &CommitId) -> Result<bool, Error> {
+        let (ancestor, descendant) = (ancestor.to_string(), descendant.to_string());
+        let args = ["merge-base", "--is-ancestor", ancestor.as_str(), descendant.as_str()];
+        let output = self.unchecked_output(&args)?;
+        match output.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(Error::Failed {
+                args: args.join(" "),
+                stderr: first_lines(&output.stderr),
+            }),
+        }
+    }
+
+    /// Points `refname` at `new` with `git update-ref`, recording `message` in the reflog.
+    ///
+    /// `old` is the value the ref must have now, and `None` requires that the ref does not
+    /// exist. A concurrent change therefore makes the update fail instead of being lost.
+    pub fn update_ref(&self, refname: &str, new: &CommitId, old: Option<&CommitId>, message: &str) -> Result<(), Error> {
+        let new = new.to_string();
+        let old = old.map(ToString::to_string).unwrap_or_default();
+        self.output(&["update-ref", "-m", message, refname, &new, &old])?;
+        Ok(())
+    }
+
+    /// Deletes `refname` with `git update-ref -d`, provided it still points at `old`.
+    pub fn delete_ref(&self, refname: &str, old: &CommitId) -> Result<(), Error> {
+        let old = old.to_string();
+        self.output(&["update-ref", "-d", refname, &old])?;
+        Ok(())
+    }
+
+    /// Runs git with `args` and returns its output whatever the exit status.
+    fn unchecked_output(&self, args: &[&str]) -> Result<std::process::Output, Error> {
+        let mut command = self.command();
+        command.args(args);
+        let shown = args.join(" ");
+        tracing::debug!(args = %shown, "running git");
+        command.output().map_err(|source| Error::Spawn { args: shown, source })
     }
 
     /// Lists the refs of `url` with `git ls-remote --symref`.

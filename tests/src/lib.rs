@@ -11,7 +11,12 @@ use std::sync::OnceLock;
 /// Returns the directory holding freshly built `git-remote-exp` and `git-exp`.
 ///
 /// The binaries live in another package of the workspace, which cargo does not build for
-/// this package's tests, so the first call builds them with the same profile.
+/// this package's tests, so the first call builds them with the same profile. Worktrees of
+/// this repository may share one target directory, where `target/<profile>/git-exp` is
+/// whichever worktree built last, so the executables are copied, right after this build,
+/// into a folder of their own per worktree.
+// NOTE: a build from another worktree that lands between cargo's return and the copy can
+// still swap the binaries. The window is the few milliseconds in between.
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -29,16 +34,45 @@ pub fn bin_dir() -> &'static Path {
         let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let profile_arg = if profile == "debug" { "dev".to_owned() } else { profile };
-        let status = Command::new(cargo)
+        let output = Command::new(cargo)
             .args(["build", "--quiet", "-p", "git-remote-exp", "--bins", "--profile", &profile_arg])
+            .args(["--message-format", "json-render-diagnostics"])
             .arg("--target-dir")
             .arg(&target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
+            .stderr(Stdio::inherit())
+            .output()
             .expect("cargo runs");
-        assert!(status.success(), "building the binaries failed");
-        profile_dir
+        assert!(output.status.success(), "building the binaries failed");
+
+        let mut executables = Vec::new();
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let message: serde_json::Value = serde_json::from_str(line).expect("cargo prints JSON lines");
+            if let Some(path) = message.get("executable").and_then(|e| e.as_str()) {
+                executables.push(PathBuf::from(path));
+            }
+        }
+        let dir = profile_dir.join(format!("exp-test-bins-{}", worktree_tag()));
+        std::fs::create_dir_all(&dir).expect("bin dir");
+        for exe in &executables {
+            let name = exe.file_name().expect("executable name");
+            let copy = dir.join(name);
+            let partial = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+            std::fs::copy(exe, &partial).expect("copy the built binary");
+            std::fs::rename(&partial, &copy).expect("place the built binary");
+        }
+        assert_eq!(executables.len(), 2, "expected git-remote-exp and git-exp, got {executables:?}");
+        dir
     })
+}
+
+/// Returns a short tag for this worktree, so worktrees sharing a target directory keep
+/// their test binaries apart.
+fn worktree_tag() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    env!("CARGO_MANIFEST_DIR").hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// Returns the folder of the DVC-made fixture archives.

@@ -2,37 +2,14 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use git_remote_exp::cmd::{self, Global};
+use clap::Parser;
+use git_remote_exp::cli::{self, Cli};
 use git_remote_exp::output;
-
-/// Share DVC experiments and their data with plain Git.
-#[derive(Debug, Parser)]
-#[command(name = "git exp", version, about, long_about = None)]
-struct Cli {
-    #[command(flatten)]
-    global: Global,
-
-    #[command(subcommand)]
-    command: Commands,
-}
-
-#[derive(Debug, Subcommand)]
-enum Commands {
-    /// Make the workspace's DVC outputs match a revision, downloading missing objects first.
-    Checkout(cmd::checkout::Args),
-    /// Download the objects of revisions' DVC outputs into the cache.
-    Fetch(cmd::fetch::Args),
-}
 
 fn main() -> ExitCode {
     output::init_logging();
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Commands::Checkout(args) => cmd::checkout::run(&cli.global, args),
-        Commands::Fetch(args) => cmd::fetch::run(&cli.global, args),
-    };
-    match result {
+    match cli::run(&cli) {
         Ok(code) => code,
         Err(error) => {
             output::print_error("git exp", &error, &[]);

@@ -229,6 +229,31 @@ impl ConfigFile {
         });
     }
 
+    /// Sets `key` like [`ConfigFile::set`], but a new section other than `remote "…"` and
+    /// `machine "…"` goes before the first of those, where DVC's writer puts it.
+    pub fn set_in_dvc_order(&mut self, section: &str, key: &str, value: &str) {
+        let name = section.to_lowercase();
+        if self.has_section(&name) || is_named_section(&name) {
+            self.set(&name, key, value);
+            return;
+        }
+        let index = self
+            .sections
+            .iter()
+            .position(|s| is_named_section(&s.name))
+            .unwrap_or(self.sections.len());
+        self.sections.insert(
+            index,
+            Section {
+                name,
+                header: None,
+                comments: Vec::new(),
+                entries: Vec::new(),
+            },
+        );
+        self.set(section, key, value);
+    }
+
     /// Removes `key` from every section named `section`. Returns true if it was there.
     pub fn unset(&mut self, section: &str, key: &str) -> bool {
         let (section, key) = (section.to_lowercase(), key.to_lowercase());
@@ -406,6 +431,14 @@ impl fmt::Debug for ConfigFile {
             .field("sections", &self.sections().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
+}
+
+/// Returns true for sections DVC writes after all others: `remote "…"` and `machine "…"`.
+fn is_named_section(name: &str) -> bool {
+    ["remote", "machine"].iter().any(|kind| {
+        name.strip_prefix(kind)
+            .is_some_and(|rest| rest.trim_start().starts_with('"'))
+    })
 }
 
 fn push_lines(out: &mut String, lines: &[String]) {

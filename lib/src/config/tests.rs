@@ -703,3 +703,30 @@ fn load_rejects_non_utf8() {
     let err = ConfigFile::load(&path, Level::Repo).unwrap_err();
     assert!(matches!(err, Error::NotUtf8 { .. }), "{err:?}");
 }
+
+#[test]
+fn command_line_paths_are_rebased_on_the_config_dir() {
+    let cwd = Path::new("/repo");
+    let local = Path::new("/repo/.dvc/config.local");
+    assert_eq!(path_for_config_file("../r2", cwd, local), "../../r2");
+    assert_eq!(path_for_config_file("store", cwd, local), "../store");
+    assert_eq!(path_for_config_file(".dvc/cache", cwd, local), "cache");
+    assert_eq!(path_for_config_file("./.dvc", cwd, local), ".");
+    assert_eq!(path_for_config_file("x", Path::new("/repo/sub"), local), "../sub/x");
+    for kept in ["/abs/r", "~/r", "s3://bucket/p", "file:///tmp/r", ""] {
+        assert_eq!(path_for_config_file(kept, cwd, local), kept);
+    }
+}
+
+#[test]
+fn dvc_order_puts_plain_sections_before_remotes() {
+    let text = "['remote \"a\"']\n    url = /a\n";
+    let mut file = parse("/p/.dvc/config", Level::Repo, text);
+    file.set_in_dvc_order("core", "remote", "b");
+    file.set_in_dvc_order("remote \"b\"", "url", "/b");
+    file.set_in_dvc_order("core", "autostage", "true");
+    assert_eq!(
+        file.to_text(),
+        "[core]\n    remote = b\n    autostage = true\n['remote \"a\"']\n    url = /a\n['remote \"b\"']\n    url = /b\n"
+    );
+}
