@@ -14,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::link::{LinkType, ParseLinkTypeError, DEFAULT_LINK_TYPES};
 
 mod file;
+pub mod options;
 
 pub use file::ConfigFile;
 

@@ -92,3 +92,183 @@ fn our_storage_layout_is_trusted_by_dvc() {
         assert_eq!(mode(&path), 0o444, "{file}");
     }
 }
+
+/// Builds the `.dir` manifest of `dir` the way this project writes them, and its id.
+fn our_manifest(dir: &Path) -> (String, Vec<u8>) {
+    use exp_lib::manifest::{Entry, Manifest};
+    use exp_lib::object::{hash_file, hash_reader, HashKind, ObjectId};
+
+    let entries: Vec<Entry> = files_under(dir)
+        .into_iter()
+        .map(|relpath| {
+            let (digest, _) = hash_file(HashKind::Md5, &dir.join(&relpath)).expect("hash member");
+            Entry { relpath, id: ObjectId::from_digest(digest) }
+        })
+        .collect();
+    let bytes = Manifest::new(entries).to_bytes();
+    let (digest, _) = hash_reader(HashKind::Md5, bytes.as_slice()).expect("hash manifest");
+    (ObjectId::from_digest(digest).as_dir().to_string(), bytes)
+}
+
+#[test]
+fn dir_manifests_match_dvc_bytes() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    sandbox.git(&repo, &["init", "-q", "-b", "main"]);
+    sandbox.dvc(&repo, &["init", "-q"]);
+
+    // Nested folders, an empty file, an executable, non-ASCII and spaced names, and names
+    // whose byte order differs from a naive sort.
+    let data = repo.join("data");
+    let files: [(&str, &[u8]); 9] = [
+        ("a.txt", b"a\n"),
+        ("B.txt", b"upper\n"),
+        ("a b.txt", b"spaced\n"),
+        ("sub.txt", b"x"),
+        ("sub/b.txt", b"b\n"),
+        ("sub/deeper/empty.bin", b""),
+        ("run.sh", b"#!/bin/sh\necho hi\n"),
+        ("\u{fc}/\u{1f600}.txt", b"emoji\n"),
+        ("caf\u{e9}.csv", b"1,2\r\n3,4\r\n"),
+    ];
+    for (path, bytes) in files {
+        let file = data.join(path);
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("dirs");
+        std::fs::write(&file, bytes).expect("file");
+    }
+    std::fs::set_permissions(data.join("run.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+
+    sandbox.dvc(&repo, &["add", "-q", "data"]);
+    let dvc_file = std::fs::read_to_string(repo.join("data.dvc")).expect("data.dvc");
+    let dvc_id = dvc_file
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- md5: "))
+        .expect("md5 line")
+        .to_owned();
+
+    let (our_id, our_bytes) = our_manifest(&data);
+    assert_eq!(our_id, dvc_id);
+    let hex = dvc_id.trim_end_matches(".dir");
+    let dvc_bytes = std::fs::read(repo.join(format!(".dvc/cache/files/md5/{}/{}.dir", &hex[..2], &hex[2..])))
+        .expect("DVC's manifest");
+    assert_eq!(String::from_utf8_lossy(&our_bytes), String::from_utf8_lossy(&dvc_bytes));
+    assert_eq!(our_bytes, dvc_bytes);
+}
+
+#[test]
+fn config_written_by_us_is_read_by_dvc() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    let target = sandbox.path().join("elsewhere");
+    let target_text = target.display().to_string();
+
+    sandbox.exp(&project, &["remote", "add", "-d", "MyStore", &target_text]);
+    sandbox.exp(&project, &["remote", "modify", "mystore", "jobs", "8"]);
+    sandbox.exp(&project, &["remote", "modify", "mystore", "type", "hardlink,symlink"]);
+    sandbox.exp(&project, &["remote", "add", "--local", "other", "../relative,dir"]);
+    sandbox.exp(&project, &["remote", "add", "--local", "secure", "ssh://user@127.0.0.1/srv/dvc"]);
+    sandbox.exp(&project, &["remote", "modify", "--local", "secure", "password", "s3cr#t; x"]);
+
+    // An option DVC rejects for the storage type is refused before anything is written.
+    let before = std::fs::read(project.join(".dvc/config")).expect("config");
+    let output = sandbox.exp_result(&project, &["remote", "modify", "mystore", "password", "x"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("'password' is not an option of local remotes"), "{}", stderr(&output));
+    assert_eq!(std::fs::read(project.join(".dvc/config")).expect("config"), before);
+
+    let list = stdout(&sandbox.dvc(&project, &["remote", "list"]));
+    let rows: Vec<Vec<&str>> = list.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert!(rows.contains(&vec!["mystore", target_text.as_str(), "(default)"]), "{list}");
+    let relative = fixture.join("relative,dir").display().to_string();
+    assert!(rows.contains(&vec!["other", relative.as_str()]), "{list}");
+
+    // `dvc config -l` shows local URLs resolved against the file that defines them.
+    let config = stdout(&sandbox.dvc(&project, &["config", "-l"]));
+    let other_url = format!("remote.other.url={relative}");
+    for expected in [
+        "core.remote=mystore",
+        "remote.mystore.jobs=8",
+        "remote.mystore.type=hardlink,symlink",
+        "remote.secure.password=s3cr#t; x",
+        other_url.as_str(),
+    ] {
+        assert!(config.lines().any(|l| l == expected), "{expected} missing in:\n{config}");
+    }
+}
+
+#[test]
+fn config_written_by_dvc_is_read_by_us() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    let target = sandbox.path().join("dvc-made");
+    let target_text = target.display().to_string();
+
+    sandbox.dvc(&project, &["remote", "add", "-f", "-d", "DvcStore", &target_text]);
+    sandbox.dvc(&project, &["remote", "modify", "dvcstore", "jobs", "3"]);
+    sandbox.dvc(&project, &["remote", "add", "--local", "secure", "ssh://user@127.0.0.1/srv/dvc"]);
+    sandbox.dvc(&project, &["remote", "modify", "--local", "secure", "password", "a,b#c"]);
+
+    let config = exp_lib::config::Config::load(&project.join(".dvc")).expect("our loader reads DVC's files");
+    assert_eq!(config.default_remote().as_deref(), Some("dvcstore"));
+    let remote = config.remote("DVCSTORE").expect("case-insensitive lookup");
+    assert_eq!(remote.url, target_text);
+    assert_eq!(remote.options.get("jobs").map(String::as_str), Some("3"));
+    let secure = config.remote("secure").expect("local remote");
+    assert_eq!(secure.options.get("password").map(String::as_str), Some("a,b#c"));
+
+    let listed = stdout(&sandbox.exp(&project, &["remote", "list"]));
+    assert!(listed.lines().any(|l| l == format!("dvcstore\t{target_text}\t(default)")), "{listed}");
+}
+
+#[test]
+fn remote_experiment_listings_agree() {
+    // Our push, listed by DVC.
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+    sandbox.git(&project, &["push", "share", "refs/exps/*:refs/exps/*"]);
+    let by_dvc = stdout(&sandbox.dvc(&project, &["exp", "list", "-A", "origin"]));
+
+    // DVC's push of the same experiments, listed by us.
+    let other = Sandbox::new();
+    let fixture2 = other.unpack("seed-project");
+    let project2 = fixture2.join("project");
+    use_absolute_storage(&other, &project2, &fixture2.join("storage"));
+    other.dvc(&project2, &["exp", "push", "-A", "origin"]);
+    let by_us = stdout(&other.exp(&project2, &["list", "-A", "origin"]));
+
+    let lines = |text: &str| -> std::collections::BTreeSet<String> { text.lines().map(str::to_owned).collect() };
+    assert_eq!(lines(&by_us), lines(&by_dvc), "ours:\n{by_us}\nDVC's:\n{by_dvc}");
+    assert!(by_us.contains("\texp-units64"), "{by_us}");
+}
+
+#[test]
+fn git_exp_push_then_dvc_pull_and_back() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    sandbox.exp(&project, &["push", "origin", "-A"]);
+
+    sandbox.git(&fixture, &["clone", "-q", "origin.git", "dvc-clone"]);
+    let clone = fixture.join("dvc-clone");
+    use_absolute_storage(&sandbox, &clone, &fixture.join("storage"));
+    sandbox.dvc(&clone, &["exp", "pull", "origin", "exp-wide"]);
+    sandbox.dvc(&clone, &["exp", "apply", "exp-wide"]);
+    assert_workspace_matches(&clone, &fixture.join("expected/b53a31b-exp-wide.md5"));
+
+    // And DVC's push, pulled by git exp.
+    let other = Sandbox::new();
+    let fixture2 = other.unpack("seed-project");
+    let project2 = fixture2.join("project");
+    use_absolute_storage(&other, &project2, &fixture2.join("storage"));
+    other.dvc(&project2, &["exp", "push", "origin", "exp-lr01"]);
+    other.git(&fixture2, &["clone", "-q", "origin.git", "our-clone"]);
+    let ours = fixture2.join("our-clone");
+    other.exp(&ours, &["pull", "origin", "exp-lr01"]);
+    other.exp(&ours, &["apply", "exp-lr01"]);
+    assert_workspace_matches(&ours, &fixture2.join("expected/b53a31b-exp-lr01.md5"));
+}

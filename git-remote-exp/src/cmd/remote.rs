@@ -364,6 +364,17 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                     &["see `dvc remote modify --help` for the options of each storage type"],
                 );
             }
+            let url = Config::from_files(files.load_up_to(Level::Local)?)
+                .remote(&name)
+                .map(|remote| remote.url)
+                .unwrap_or_default();
+            if let Err((kind, valid)) = config::options::check_remote_option(&url, &option) {
+                let hint = format!("{kind} remotes accept: {}", valid.join(", "));
+                return fail(
+                    &format!("'{option}' is not an option of {kind} remotes such as '{name}'; DVC would refuse to load the config"),
+                    &[hint.as_str()],
+                );
+            }
             let mut file = files.load(level)?;
             let section = remote_section(&name);
             match (unset, value) {
