@@ -27,9 +27,19 @@ if ! "$dvc_venv/bin/dvc" --version >/dev/null 2>&1; then
 fi
 export EXP_DVC="$dvc_venv/bin/dvc"
 
+# DVC 2, only to make projects in the legacy layout for the compatibility tests.
+dvc2_venv="$HOME/.cache/git-remote-exp/dvc2-venv"
+if ! "$dvc2_venv/bin/dvc" --version >/dev/null 2>&1; then
+  rm -rf "$dvc2_venv"
+  python3 -m venv "$dvc2_venv"
+  # DVC 2.58 imports a private name that pathspec 0.12 removed.
+  "$dvc2_venv/bin/pip" install -q 'dvc==2.58.2' 'pathspec<0.12'
+fi
+export EXP_DVC2="$dvc2_venv/bin/dvc"
+
 git --version
 cargo --version
-echo "dvc $("$EXP_DVC" --version)"
+echo "dvc $("$EXP_DVC" --version), dvc $("$EXP_DVC2" --version)"
 
 # Unit tests, then end-to-end tests with real git, DVC and servers on 127.0.0.1.
 cargo test --workspace --locked

@@ -337,12 +337,48 @@ pub fn dvc_executable() -> PathBuf {
     );
 }
 
+/// Returns the DVC 2 executable (`EXP_DVC2`, else `~/.cache/git-remote-exp/dvc2-venv`),
+/// which makes legacy projects; panics with the install command when it is missing.
+pub fn dvc2_executable() -> PathBuf {
+    if let Some(path) = std::env::var_os("EXP_DVC2") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let venv = home.join(".cache/git-remote-exp/dvc2-venv/bin/dvc");
+    if venv.is_file() {
+        return venv;
+    }
+    panic!(
+        "DVC 2 is not installed; the legacy-layout tests need a project made by it. Install it with:\n  \
+         python3 -m venv ~/.cache/git-remote-exp/dvc2-venv && \
+         ~/.cache/git-remote-exp/dvc2-venv/bin/pip install 'dvc==2.58.2' 'pathspec<0.12'\n\
+         or set EXP_DVC2 to a dvc 2 executable"
+    );
+}
+
 impl Sandbox {
     /// Runs DVC in `cwd` with config, site cache and analytics kept inside the sandbox.
     pub fn dvc_result(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.dvc_with(&dvc_executable(), cwd, args)
+    }
+
+    /// Runs DVC 2 in `cwd` and panics with its output unless it succeeds.
+    pub fn dvc2(&self, cwd: &Path, args: &[&str]) -> Output {
+        let output = self.dvc_with(&dvc2_executable(), cwd, args);
+        assert!(
+            output.status.success(),
+            "dvc 2 {} failed:\n{}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn dvc_with(&self, executable: &Path, cwd: &Path, args: &[&str]) -> Output {
         let root = self.path();
         let mut command = self.command("git", cwd);
-        let mut dvc = Command::new(dvc_executable());
+        let mut dvc = Command::new(executable);
         for (key, value) in command.get_envs() {
             match value {
                 Some(value) => dvc.env(key, value),

@@ -272,3 +272,82 @@ fn git_exp_push_then_dvc_pull_and_back() {
     other.exp(&ours, &["apply", "exp-lr01"]);
     assert_workspace_matches(&ours, &fixture2.join("expected/b53a31b-exp-lr01.md5"));
 }
+
+#[test]
+fn dvc2_project_round_trips_in_the_legacy_layout() {
+    let sandbox = Sandbox::new();
+    let root = sandbox.path();
+    sandbox.git(root, &["init", "-q", "--bare", "-b", "main", "origin.git"]);
+    let project = root.join("project");
+    std::fs::create_dir_all(project.join("raw/nested")).expect("project");
+    sandbox.git(&project, &["init", "-q", "-b", "main"]);
+    // What `dvc init` writes; DVC 2.58's own init fails at its final git step against the
+    // git libraries pip installs today, while add and push work.
+    std::fs::create_dir_all(project.join(".dvc")).expect(".dvc");
+    std::fs::write(project.join(".dvc/config"), "").expect("config");
+    std::fs::write(project.join(".dvc/.gitignore"), "/config.local\n/tmp\n/cache\n").expect("gitignore");
+    let store = root.join("store").display().to_string();
+    sandbox.dvc2(&project, &["remote", "add", "-d", "store", &store]);
+
+    // CRLF text makes md5-dos2unix differ from plain MD5, so the layouts cannot be confused.
+    std::fs::write(project.join("crlf.txt"), "l1\r\nl2\r\n").expect("crlf");
+    std::fs::write(project.join("raw/a.csv"), "1,2\r\n").expect("a");
+    std::fs::write(project.join("raw/nested/b.bin"), [0u8, 1, 2, 3]).expect("b");
+    sandbox.dvc2(&project, &["add", "-q", "crlf.txt", "raw"]);
+    sandbox.git(&project, &["add", "-A"]);
+    sandbox.git(&project, &["commit", "-q", "-m", "baseline by DVC 2"]);
+    sandbox.git(&project, &["push", "-q", "../origin.git", "main"]);
+    let baseline = sandbox.git_stdout(&project, &["rev-parse", "HEAD"]);
+    let crlf_dvc = std::fs::read_to_string(project.join("crlf.txt.dvc")).expect("crlf.txt.dvc");
+    assert!(crlf_dvc.contains("md5: a8be9e797e0f7e75b498d90413d9a7ad"), "{crlf_dvc}");
+    assert!(!crlf_dvc.contains("hash:"), "{crlf_dvc}");
+
+    // An experiment commit made with DVC 2, pushed by us through the helper.
+    std::fs::write(project.join("raw/a.csv"), "5,6\r\n7,8\r\n").expect("a");
+    sandbox.dvc2(&project, &["add", "-q", "raw"]);
+    sandbox.git(&project, &["commit", "-q", "-am", "experiment by DVC 2"]);
+    let exp_ref = format!("refs/exps/{}/{}/legacy-exp", &baseline[..2], &baseline[2..]);
+    sandbox.git(&project, &["update-ref", &exp_ref, "HEAD"]);
+    sandbox.git(&project, &["checkout", "-q", "main"]);
+    sandbox.git(&project, &["push", "exp::../origin.git", &format!("{exp_ref}:{exp_ref}")]);
+    let stored = files_under(&root.join("store"));
+    assert!(stored.contains("a8/be9e797e0f7e75b498d90413d9a7ad"), "{stored:?}");
+    assert!(stored.iter().all(|p| !p.starts_with("files/")), "{stored:?}");
+
+    // DVC 2 pulls what we pushed.
+    sandbox.git(root, &["clone", "-q", "origin.git", "dvc2-clone"]);
+    let dvc2_clone = root.join("dvc2-clone");
+    sandbox.git(&dvc2_clone, &["fetch", "-q", "origin", &format!("{exp_ref}:{exp_ref}")]);
+    sandbox.git(&dvc2_clone, &["checkout", "-q", &exp_ref]);
+    sandbox.dvc2(&dvc2_clone, &["pull", "-q"]);
+    assert_eq!(std::fs::read(dvc2_clone.join("raw/a.csv")).expect("pulled"), b"5,6\r\n7,8\r\n");
+    let status = sandbox.dvc2(&dvc2_clone, &["status", "-c"]);
+    assert!(stdout(&status).contains("in sync"), "{}", stdout(&status));
+
+    // We fetch and check it out too.
+    let url = format!("exp::{}", root.join("origin.git").display());
+    sandbox.git(root, &["clone", "-q", &url, "our-clone"]);
+    let ours = root.join("our-clone");
+    sandbox.git(&ours, &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"]);
+    sandbox.git(&ours, &["checkout", "-q", &exp_ref]);
+    sandbox.exp(&ours, &["checkout"]);
+    assert_eq!(std::fs::read(ours.join("crlf.txt")).expect("crlf"), b"l1\r\nl2\r\n");
+    assert_eq!(std::fs::read(ours.join("raw/a.csv")).expect("a"), b"5,6\r\n7,8\r\n");
+    assert_eq!(std::fs::read(ours.join("raw/nested/b.bin")).expect("b"), [0u8, 1, 2, 3]);
+
+    // After DVC 3 migrates the project, new metafiles use files/md5 and we follow.
+    sandbox.git(&project, &["checkout", "-q", &exp_ref]);
+    sandbox.dvc(&project, &["cache", "migrate", "--dvc-files"]);
+    sandbox.git(&project, &["commit", "-q", "-am", "migrated by DVC 3"]);
+    let migrated = format!("refs/exps/{}/{}/migrated", &baseline[..2], &baseline[2..]);
+    sandbox.git(&project, &["update-ref", &migrated, "HEAD"]);
+    sandbox.git(&project, &["push", "exp::../origin.git", &format!("{migrated}:{migrated}")]);
+    let stored = files_under(&root.join("store"));
+    assert!(stored.iter().any(|p| p.starts_with("files/md5/")), "{stored:?}");
+    sandbox.git(&ours, &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"]);
+    sandbox.git(&ours, &["checkout", "-q", &migrated]);
+    sandbox.exp(&ours, &["checkout"]);
+    assert_eq!(std::fs::read(ours.join("raw/a.csv")).expect("a"), b"5,6\r\n7,8\r\n");
+    let status = sandbox.dvc(&ours, &["status"]);
+    assert_eq!(stdout(&status).trim(), "Data and pipelines are up to date.");
+}
