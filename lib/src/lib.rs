@@ -20,6 +20,7 @@ pub mod object;
 pub mod progress;
 pub mod publish;
 pub mod project;
+pub mod redact;
 pub mod refs;
 pub mod share;
 pub mod storage;
