@@ -8,11 +8,11 @@
 //! partial file after a dropped upload, so WebDAV objects are written under a temporary name
 //! and copied into place by the server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path as FsPath;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -94,12 +94,22 @@ pub(crate) fn retry_config() -> RetryConfig {
 pub(crate) struct CloudStorage {
     config: CloudConfig,
     handle: Handle,
+    /// WebDAV collections known to exist, so uploads into them need no MKCOL.
+    known_collections: Mutex<HashSet<String>>,
+    /// Held while an upload may create collections. Two concurrent MKCOLs of one collection
+    /// make the server reject the second with 405, which object_store reports as a failure.
+    creating_collections: Mutex<()>,
 }
 
 impl CloudStorage {
     /// Wraps the store described by `config`.
     pub(crate) fn new(config: CloudConfig, handle: Handle) -> CloudStorage {
-        CloudStorage { config, handle }
+        CloudStorage {
+            config,
+            handle,
+            known_collections: Mutex::new(HashSet::new()),
+            creating_collections: Mutex::new(()),
+        }
     }
 
     fn path_of(&self, relative: &str) -> Path {
@@ -192,8 +202,24 @@ impl CloudStorage {
             }
             Publish::TempThenCopy => {
                 let temp = self.temp_path(key);
+                let layout = key.layout_path();
+                let collection = layout.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
+                let known = self
+                    .known_collections
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains(&collection);
                 let outcome = self.handle.block_on(async {
-                    store.put(&temp, payload).await?;
+                    if known {
+                        store.put(&temp, payload).await?;
+                    } else {
+                        let _creating = self.creating_collections.lock().unwrap_or_else(|p| p.into_inner());
+                        store.put(&temp, payload).await?;
+                        self.known_collections
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(collection);
+                    }
                     match store.copy_if_not_exists(&temp, &target).await {
                         Ok(()) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
                         Err(error) => Err(error),

@@ -271,13 +271,13 @@ impl HttpStorage {
         let url = self.url(key);
         let response = self
             .handle
-            .block_on(self.client.head(&url).send())
+            .block_on(async { self.client.head(&url).send().await })
             .map_err(|e| self.request_error(Operation::Check, key, e))?;
         let status = response.status();
         let response = if matches!(status, StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED) {
             // DVC checks existence with GET; the body is not read.
             self.handle
-                .block_on(self.client.get(&url).send())
+                .block_on(async { self.client.get(&url).send().await })
                 .map_err(|e| self.request_error(Operation::Check, key, e))?
         } else {
             response
@@ -338,7 +338,7 @@ impl Storage for HttpStorage {
     fn open(&self, key: &ObjectKey) -> Result<Box<dyn Read + Send>, Error> {
         let response = self
             .handle
-            .block_on(self.client.get(self.url(key)).send())
+            .block_on(async { self.client.get(self.url(key)).send().await })
             .map_err(|e| self.request_error(Operation::Download, key, e))?;
         let status = response.status();
         if matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) {

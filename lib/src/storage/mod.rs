@@ -142,15 +142,25 @@ pub enum Error {
 #[derive(Debug)]
 pub struct RemoteError(String);
 
+/// Longest message kept, in characters. Servers put whole HTML pages into error bodies,
+/// and object_store repeats them for each level of its error chain.
+const MAX_REMOTE_MESSAGE: usize = 600;
+
 impl RemoteError {
     /// Captures `error` and its sources as one scrubbed line.
     pub fn new(error: &(dyn std::error::Error + 'static)) -> RemoteError {
-        RemoteError(crate::redact::scrub(&crate::transfer::error_chain(error)))
+        RemoteError::message(&crate::transfer::error_chain(error))
     }
 
     /// Wraps a message written by this crate, scrubbing it as well.
     pub fn message(text: &str) -> RemoteError {
-        RemoteError(crate::redact::scrub(text))
+        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut scrubbed = crate::redact::scrub(&one_line);
+        if let Some((cut, _)) = scrubbed.char_indices().nth(MAX_REMOTE_MESSAGE) {
+            scrubbed.truncate(cut);
+            scrubbed.push_str(" ...");
+        }
+        RemoteError(scrubbed)
     }
 }
 

@@ -168,3 +168,6 @@ pub fn open(remote: &RemoteConfig) -> Result<Box<dyn Storage>, OpenError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,439 @@
+//! Every storage backend against a real server on 127.0.0.1: push all experiments of
+//! seed-project through an `exp::` remote, clone, fetch and check out, and compare the
+//! workspace with what DVC itself materialised. Servers start once per test binary, and each
+//! test uses its own folder in them.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use exp_integration_tests::proxy::{Fault, FaultPlan, FaultProxy};
+use exp_integration_tests::servers::{self, Server};
+use exp_integration_tests::*;
+
+/// Experiments of seed-project: (baseline short sha, name, full ref).
+const SEED_EXPERIMENTS: [(&str, &str, &str); 4] = [
+    ("b53a31b", "exp-lr01", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01"),
+    ("b53a31b", "exp-units64", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64"),
+    ("b53a31b", "exp-wide", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide"),
+    ("7030ed6", "exp-units64", "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64"),
+];
+
+/// How a test reaches its storage: the remote's URL, options for `.dvc/config`, secrets for
+/// `.dvc/config.local`, and extra files to write into the sandbox's HOME.
+struct Target {
+    url: String,
+    options: Vec<(&'static str, String)>,
+    secrets: Vec<(&'static str, String)>,
+    home_files: Vec<(&'static str, String)>,
+    /// Put an `ssh` first on PATH that reads `$HOME/.ssh/config`. OpenSSH finds its config
+    /// through the passwd entry, not `$HOME`, so the sandbox's config needs this to apply.
+    ssh_reads_sandbox_home: bool,
+}
+
+impl Target {
+    fn new(url: String) -> Target {
+        Target {
+            url,
+            options: Vec::new(),
+            secrets: Vec::new(),
+            home_files: Vec::new(),
+            ssh_reads_sandbox_home: false,
+        }
+    }
+
+    fn option(mut self, name: &'static str, value: impl Into<String>) -> Target {
+        self.options.push((name, value.into()));
+        self
+    }
+
+    fn secret(mut self, name: &'static str, value: impl Into<String>) -> Target {
+        self.secrets.push((name, value.into()));
+        self
+    }
+
+    /// Points the project's default storage at the target.
+    fn configure(&self, sandbox: &Sandbox, project: &Path) {
+        let mut config = format!("[core]\n    remote = storage\n['remote \"storage\"']\n    url = {}\n", self.url);
+        for (name, value) in &self.options {
+            config.push_str(&format!("    {name} = {value}\n"));
+        }
+        fs::write(project.join(".dvc/config"), config).expect("write .dvc/config");
+        let mut local = String::from("['remote \"storage\"']\n");
+        for (name, value) in &self.secrets {
+            local.push_str(&format!("    {name} = {value}\n"));
+        }
+        fs::write(project.join(".dvc/config.local"), local).expect("write .dvc/config.local");
+        for (path, text) in &self.home_files {
+            let file = sandbox.path().join("home").join(path);
+            fs::create_dir_all(file.parent().expect("parent")).expect("home folder");
+            fs::write(&file, text).expect("home file");
+            fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+        }
+        if self.ssh_reads_sandbox_home {
+            let bin = sandbox.path().join("bin");
+            fs::create_dir_all(&bin).expect("bin folder");
+            let ssh = servers::find_tool("ssh", &[], "apt-get install openssh-client");
+            fs::write(bin.join("ssh"), format!("#!/bin/sh\nexec {} -F \"$HOME/.ssh/config\" \"$@\"\n", ssh.display()))
+                .expect("ssh wrapper");
+            fs::set_permissions(bin.join("ssh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        }
+    }
+
+    /// Runs git in `cwd` with the sandbox environment and this target's PATH.
+    fn git(&self, sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> std::process::Output {
+        let mut command = sandbox.command("git", cwd);
+        command.args(args);
+        if self.ssh_reads_sandbox_home {
+            let mut path = std::ffi::OsString::from(sandbox.path().join("bin"));
+            path.push(":");
+            path.push(command.get_envs().find(|(k, _)| *k == "PATH").and_then(|(_, v)| v).unwrap_or_default());
+            command.env("PATH", path);
+        }
+        succeed(&mut command)
+    }
+}
+
+fn expected_storage_files(fixture: &Path) -> BTreeSet<String> {
+    fs::read_to_string(fixture.join("expected/dvc-exp-push-all.txt"))
+        .expect("expected list")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.trim_start_matches("./").to_owned())
+        .collect()
+}
+
+/// Returns the keys under `prefix/`, relative to it.
+fn under_prefix(keys: impl IntoIterator<Item = String>, prefix: &str) -> BTreeSet<String> {
+    let prefix = format!("{prefix}/");
+    keys.into_iter()
+        .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
+        .collect()
+}
+
+/// Asserts that every file under `root` named like a DVC object holds bytes with that MD5.
+fn assert_objects_intact(root: &Path) {
+    for file in files_under(root) {
+        let Some(rest) = file.strip_prefix("files/md5/") else {
+            continue;
+        };
+        let expected = rest.replace('/', "").trim_end_matches(".dir").to_owned();
+        assert_eq!(md5_of(&root.join(&file)), expected, "object {file} is partial or corrupt");
+    }
+}
+
+/// Pushes all experiments to `target`, checks what the server holds, then clones, fetches
+/// and checks out every experiment. Returns the fixture folder.
+fn round_trip(target: &Target, stored: impl Fn() -> BTreeSet<String>) -> PathBuf {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    target.configure(&sandbox, &project);
+
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+    let output = target.git(&sandbox, &project, &["push", "share", "refs/exps/*:refs/exps/*"]);
+    let err = stderr(&output);
+    assert!(err.contains("uploaded 31 objects"), "push output: {err}");
+    assert_eq!(stored(), expected_storage_files(&fixture));
+    assert!(files_under(&fixture.join("storage")).is_empty(), "the fixture's local storage was used");
+
+    let url = format!("exp::{}", fixture.join("origin.git").display());
+    sandbox.git(&fixture, &["clone", &url, "clone2"]);
+    let clone = fixture.join("clone2");
+    target.configure(&sandbox, &clone);
+    let output = target.git(&sandbox, &clone, &["fetch", "origin", "+refs/exps/*:refs/exps/*"]);
+    assert!(stderr(&output).contains("downloaded 31 objects"), "fetch output: {}", stderr(&output));
+
+    for (baseline, name, refname) in SEED_EXPERIMENTS {
+        sandbox.git(&clone, &["checkout", "--quiet", refname]);
+        let output = sandbox.exp(&clone, &["checkout"]);
+        assert!(stdout(&output).contains("0 kept, 0 missing"), "{}", stdout(&output));
+        assert_workspace_matches(&clone, &fixture.join(format!("expected/{baseline}-{name}.md5")));
+    }
+    fixture
+}
+
+fn s3_target(server: &Server, prefix: &str) -> Target {
+    Target::new(format!("s3://{}/{prefix}", servers::BUCKET))
+        .option("endpointurl", format!("http://127.0.0.1:{}", server.port))
+        .option("region", "us-east-1")
+        .secret("access_key_id", servers::S3_KEY)
+        .secret("secret_access_key", servers::S3_SECRET)
+}
+
+fn s3s_stored(server: &Server, prefix: &str) -> BTreeSet<String> {
+    files_under(&server.root.join(servers::BUCKET).join(prefix))
+}
+
+#[test]
+fn s3s_fs_round_trip() {
+    let server = servers::s3s_fs();
+    round_trip(&s3_target(server, "round-trip"), || s3s_stored(server, "round-trip"));
+    assert_objects_intact(&server.root.join(servers::BUCKET).join("round-trip"));
+}
+
+#[test]
+fn moto_round_trip() {
+    let server = servers::moto();
+    let target = s3_target(server, "round-trip");
+    round_trip(&target, || under_prefix(servers::moto_keys(server.port), "round-trip"));
+}
+
+fn dav_target(server: &Server, prefix: &str) -> Target {
+    Target::new(format!("webdav://127.0.0.1:{}/{prefix}", server.port))
+        .option("user", servers::DAV_USER)
+        .secret("password", servers::DAV_PASSWORD)
+}
+
+#[test]
+fn rclone_webdav_round_trip() {
+    let server = servers::rclone_webdav();
+    let root = server.root.join("dav/round-trip");
+    round_trip(&dav_target(server, "dav/round-trip"), || files_under(&root));
+    assert_objects_intact(&root);
+}
+
+#[test]
+fn wsgidav_round_trip() {
+    let server = servers::wsgidav();
+    let root = server.root.join("dav/round-trip");
+    round_trip(&dav_target(server, "dav/round-trip"), || files_under(&root));
+    assert_objects_intact(&root);
+}
+
+#[test]
+fn http_post_round_trip() {
+    let server = servers::http_post();
+    let root = server.root.join("round-trip");
+    let target = Target::new(format!("http://127.0.0.1:{}/round-trip", server.port))
+        .option("auth", "basic")
+        .option("user", servers::DAV_USER)
+        .secret("password", servers::DAV_PASSWORD);
+    round_trip(&target, || files_under(&root));
+    assert_objects_intact(&root);
+}
+
+#[test]
+fn sftp_round_trip() {
+    let server = servers::sshd();
+    let root = server.root.join("round-trip");
+    let mut target = Target::new(format!("ssh://storage-host{}", root.display()));
+    // The user's own ssh reads this config, so the alias, port, key and known hosts apply.
+    target.home_files.push((
+        ".ssh/config",
+        format!(
+            "Host storage-host\n    HostName 127.0.0.1\n    Port {}\n    User root\n    IdentityFile {}\n    \
+             IdentitiesOnly yes\n    UserKnownHostsFile {}\n    BatchMode yes\n",
+            server.port,
+            server.dir.join("client_key").display(),
+            server.dir.join("known_hosts").display()
+        ),
+    ));
+    target.ssh_reads_sandbox_home = true;
+    round_trip(&target, || files_under(&root));
+    assert_objects_intact(&root);
+}
+
+#[test]
+fn sftp_keyfile_option_round_trip() {
+    let server = servers::sshd();
+    let root = server.root.join("keyfile");
+    let mut target = Target::new(format!("ssh://root@127.0.0.1{}", root.display()))
+        .option("port", server.port.to_string())
+        .option("keyfile", server.dir.join("client_key").display().to_string());
+    // Only the known hosts file comes from the config, so the real ~/.ssh stays untouched.
+    target.home_files.push((
+        ".ssh/config",
+        format!("Host *\n    UserKnownHostsFile {}\n", server.dir.join("known_hosts").display()),
+    ));
+    target.ssh_reads_sandbox_home = true;
+    round_trip(&target, || files_under(&root));
+}
+
+#[test]
+fn azurite_round_trip() {
+    let server = servers::azurite();
+    let connection = format!(
+        "DefaultEndpointsProtocol=http;AccountName={};AccountKey={};BlobEndpoint=http://127.0.0.1:{}/{};",
+        servers::AZURE_ACCOUNT,
+        servers::AZURE_KEY,
+        server.port,
+        servers::AZURE_ACCOUNT
+    );
+    let target = Target::new(format!("azure://{}/round-trip", servers::CONTAINER)).secret("connection_string", connection);
+    round_trip(&target, || under_prefix(servers::azurite_blobs(server.port), "round-trip"));
+}
+
+/// The faults every proxy test injects: three error answers, one upload cut off halfway,
+/// one answer held back past the inactivity timeout.
+fn fault_plan() -> FaultPlan {
+    FaultPlan {
+        failures: 3,
+        drop_upload: true,
+        stall: Some(Duration::from_secs(4)),
+    }
+}
+
+fn expected_faults() -> Vec<Fault> {
+    vec![Fault::Status(503), Fault::Status(500), Fault::Status(503), Fault::DroppedUpload, Fault::Stalled]
+}
+
+#[test]
+fn s3_push_survives_faults() {
+    let server = servers::s3s_fs();
+    let proxy = FaultProxy::start(server.port, fault_plan());
+    let target = Target::new(format!("s3://{}/faults", servers::BUCKET))
+        .option("endpointurl", format!("http://127.0.0.1:{}", proxy.port))
+        .option("read_timeout", "1")
+        .secret("access_key_id", servers::S3_KEY)
+        .secret("secret_access_key", servers::S3_SECRET);
+    round_trip(&target, || s3s_stored(server, "faults"));
+    assert_eq!(proxy.faults(), expected_faults());
+    assert_objects_intact(&server.root.join(servers::BUCKET).join("faults"));
+}
+
+#[test]
+fn webdav_push_survives_faults() {
+    let server = servers::rclone_webdav();
+    let proxy = FaultProxy::start(server.port, fault_plan());
+    let root = server.root.join("faults");
+    let target = dav_target(server, "faults")
+        .option("timeout", "1");
+    let target = Target {
+        url: format!("webdav://127.0.0.1:{}/faults", proxy.port),
+        ..target
+    };
+    round_trip(&target, || files_under(&root));
+    assert_eq!(proxy.faults(), expected_faults());
+    assert_objects_intact(&root);
+}
+
+#[test]
+fn unreachable_storage_fails_naming_objects() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    // Every request fails, so the push must give up and name what it could not store.
+    let proxy = FaultProxy::start(
+        servers::s3s_fs().port,
+        FaultPlan {
+            failures: usize::MAX,
+            drop_upload: false,
+            stall: None,
+        },
+    );
+    Target::new(format!("s3://{}/unreachable", servers::BUCKET))
+        .option("endpointurl", format!("http://127.0.0.1:{}", proxy.port))
+        .secret("access_key_id", servers::S3_KEY)
+        .secret("secret_access_key", servers::S3_SECRET)
+        .configure(&sandbox, &project);
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+
+    let output = sandbox.git_result(&project, &["push", "share", "refs/exps/*:refs/exps/*"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("failed to check object"), "{err}");
+    assert!(err.contains("s3://dvc-test/unreachable"), "{err}");
+    assert!(err.contains("[remote rejected]"), "{err}");
+    assert!(proxy.requests() > 0);
+    assert!(servers::s3s_fs().root.join(servers::BUCKET).join("unreachable").exists() == false);
+}
+
+#[test]
+fn secrets_never_printed_by_failing_push() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    let s3 = servers::s3s_fs();
+    let wrong_secret = "wrong-secret-Zq81x";
+    let token = "session-token-Hk27v";
+    Target::new(format!("s3://{}/secrets", servers::BUCKET))
+        .option("endpointurl", format!("http://127.0.0.1:{}", s3.port))
+        .secret("access_key_id", servers::S3_KEY)
+        .secret("secret_access_key", wrong_secret)
+        .secret("session_token", token)
+        .configure(&sandbox, &project);
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+
+    let output = run(
+        sandbox
+            .command("git", &project)
+            .args(["push", "share", "refs/exps/*:refs/exps/*"])
+            .env("GIT_EXP_LOG", "trace"),
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    let all = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(all.contains("[remote rejected]"), "{all}");
+    assert!(all.contains("403"), "the signature error is reported: {all}");
+    assert!(!all.contains(wrong_secret), "the secret key leaked:\n{all}");
+    assert!(!all.contains(token), "the session token leaked:\n{all}");
+
+    // The same for a wrong HTTP password, which travels base64-encoded in a header.
+    let http = servers::http_post();
+    let password = "http-password-Wm44q";
+    Target::new(format!("http://127.0.0.1:{}/secrets", http.port))
+        .option("auth", "basic")
+        .option("user", servers::DAV_USER)
+        .secret("password", password)
+        .configure(&sandbox, &project);
+    let output = run(
+        sandbox
+            .command("git", &project)
+            .args(["push", "share", "refs/exps/*:refs/exps/*"])
+            .env("GIT_EXP_LOG", "trace"),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let all = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(all.contains("401"), "the authentication error is reported: {all}");
+    assert!(!all.contains(password), "the password leaked:\n{all}");
+    let encoded = base64_of(&format!("{}:{password}", servers::DAV_USER));
+    assert!(!all.contains(&encoded), "the basic credentials leaked:\n{all}");
+}
+
+#[test]
+fn ask_password_without_terminal_is_refused() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    Target::new(format!("http://127.0.0.1:{}/ask", servers::http_post().port))
+        .option("auth", "basic")
+        .option("user", servers::DAV_USER)
+        .option("ask_password", "true")
+        .configure(&sandbox, &project);
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+
+    // setsid detaches from any controlling terminal, as in CI.
+    let output = run(
+        sandbox
+            .command("setsid", &project)
+            .args(["-w", "git", "push", "share", "refs/exps/*:refs/exps/*"])
+            .env_remove("GIT_ASKPASS")
+            .env_remove("SSH_ASKPASS"),
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("ask_password is set but there is no terminal to ask on"), "{err}");
+    assert!(err.contains("dvc remote modify --local storage password"), "{err}");
+}
+
+fn base64_of(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
