@@ -1,12 +1,12 @@
 //! A fault-injecting HTTP proxy on 127.0.0.1 for the storage tests.
 //!
 //! Each client connection carries one request, which the proxy forwards to the upstream
-//! server on a new connection and answers with `Connection: close`. The plan decides, by
+//! server on a new connection, and responds with `Connection: close`. The plan decides, by
 //! request number and method, which requests fail:
-//! - the first `failures` requests get a 503 or 500 answer without reaching the server;
+//! - the first `failures` requests get a 503 or 500 response without reaching the server;
 //! - the first upload with a body is cut off halfway: half the body reaches the server,
 //!   then both connections are dropped;
-//! - the answer to the next upload is held back until `stall` has passed, then dropped.
+//! - the response to the next upload is held back until `stall` has passed, then dropped.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -17,11 +17,11 @@ use std::time::Duration;
 /// Which faults to inject.
 #[derive(Debug, Clone)]
 pub struct FaultPlan {
-    /// Requests answered with 503 (even numbers) or 500 (odd numbers) before any other fault.
+    /// Requests that get a 503 (even numbers) or 500 (odd numbers) response before any other fault.
     pub failures: usize,
     /// Cut off the first upload halfway.
     pub drop_upload: bool,
-    /// Hold back the answer to the next upload this long, then drop it.
+    /// Hold back the response to the next upload this long, then drop it.
     pub stall: Option<Duration>,
 }
 
@@ -65,7 +65,11 @@ impl FaultProxy {
                 std::thread::spawn(move || state.serve(stream));
             }
         });
-        FaultProxy { port, faults, requests }
+        FaultProxy {
+            port,
+            faults,
+            requests,
+        }
     }
 
     /// Returns the faults injected so far, in order.
@@ -108,7 +112,11 @@ impl State {
                 Ok(_) => {}
             }
             if method.is_empty() {
-                method = line.split_whitespace().next().unwrap_or_default().to_owned();
+                method = line
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
             }
             let lower = line.to_ascii_lowercase();
             if let Some(value) = lower.strip_prefix("content-length:") {
@@ -130,11 +138,18 @@ impl State {
         let is_upload = matches!(method.as_str(), "PUT" | "POST") && length > 0;
 
         if number < self.plan.failures {
-            let status = if number % 2 == 0 { 503 } else { 500 };
+            let status = if number.is_multiple_of(2) { 503 } else { 500 };
             self.record(Fault::Status(status));
-            let reason = if status == 503 { "Service Unavailable" } else { "Internal Server Error" };
+            let reason = if status == 503 {
+                "Service Unavailable"
+            } else {
+                "Internal Server Error"
+            };
             let mut client = client;
-            let _ = write!(client, "HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = write!(
+                client,
+                "HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
             return;
         }
 

@@ -45,15 +45,29 @@ pub struct Server {
 }
 
 /// Returns the folder for all servers of this test binary.
+///
+/// Statics are never dropped, so a janitor process removes the folder once the test binary
+/// has ended and closed the janitor's standard input.
 fn servers_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        tempfile::Builder::new()
+    static DIR: OnceLock<(PathBuf, Mutex<(Child, ChildStdin)>)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
             .prefix("exp-servers-")
             .tempdir()
             .expect("temporary directory for servers")
+            .keep();
+        let mut janitor = Command::new("bash")
+            .arg("-c")
+            .arg(r#"while read -r _; do :; done; sleep 1; rm -rf "$1""#)
+            .arg("janitor")
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("start the janitor of the server folder");
+        let stdin = janitor.stdin.take().expect("piped stdin");
+        (dir, Mutex::new((janitor, stdin)))
     })
-    .path()
+    .0
 }
 
 /// Returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -67,7 +81,9 @@ pub fn tools_dir() -> PathBuf {
     match std::env::var_os("EXP_TEST_TOOLS") {
         Some(dir) => PathBuf::from(dir),
         None => {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/root"));
             home.join(".cache/git-remote-exp/tools")
         }
     }
@@ -114,7 +130,9 @@ fn start(name: &str, command: Command, port: u16, root: PathBuf, dir: PathBuf) -
             None => wrapper.env_remove(key),
         };
     }
-    let mut child = wrapper.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let mut child = wrapper
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
     let stdin = child.stdin.take().expect("piped stdin");
 
     let started = Instant::now();
@@ -208,7 +226,7 @@ pub fn rclone_webdav() -> &'static Server {
     })
 }
 
-/// wsgidav on cheroot with basic authentication; answers 409 for a missing parent.
+/// wsgidav on cheroot with basic authentication, which responds 409 for a missing parent.
 pub fn wsgidav() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
@@ -233,7 +251,7 @@ pub fn wsgidav() -> &'static Server {
     })
 }
 
-/// A Python HTTP server that stores POST and PUT bodies (chunked or not) atomically and
+/// Starts a Python HTTP server that stores POST and PUT bodies (chunked or not) atomically and
 /// requires basic authentication, like the servers DVC's HTTP remote talks to.
 pub fn http_post() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
@@ -253,7 +271,7 @@ pub fn http_post() -> &'static Server {
     })
 }
 
-/// Debian's sshd on a high port with its own host key; `dir` holds `client_key` for root.
+/// Debian's sshd on a high port with its own host key. Its `dir` contains `client_key` for root.
 pub fn sshd() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
@@ -307,10 +325,19 @@ pub fn azurite() -> &'static Server {
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .arg("--location")
             .arg(&root)
-            .args(["--disableTelemetry", "--skipApiVersionCheck", "--loose", "-s"]);
+            .args([
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+                "--loose",
+                "-s",
+            ]);
         let server = start("azurite", command, port, root, dir);
         let output = azure_script(port, "create").output().expect("run python3");
-        assert!(output.status.success(), "creating the azurite container: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "creating the azurite container: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         server
     })
 }
@@ -318,16 +345,26 @@ pub fn azurite() -> &'static Server {
 /// Returns the names of all blobs in the Azurite container.
 pub fn azurite_blobs(port: u16) -> Vec<String> {
     let output = azure_script(port, "list").output().expect("run python3");
-    assert!(output.status.success(), "listing azurite blobs: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
+    assert!(
+        output.status.success(),
+        "listing azurite blobs: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn azure_script(port: u16, action: &str) -> Command {
     let mut command = Command::new("python3");
-    command
-        .arg("-c")
-        .arg(AZURE_SCRIPT)
-        .args([action, &port.to_string(), AZURE_ACCOUNT, AZURE_KEY, CONTAINER]);
+    command.arg("-c").arg(AZURE_SCRIPT).args([
+        action,
+        &port.to_string(),
+        AZURE_ACCOUNT,
+        AZURE_KEY,
+        CONTAINER,
+    ]);
     command
 }
 
@@ -346,8 +383,15 @@ pub fn moto_keys(port: u16) -> Vec<String> {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("run python3");
-    assert!(output.status.success(), "listing the moto bucket: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
+    assert!(
+        output.status.success(),
+        "listing the moto bucket: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Sends raw HTTP `request` to 127.0.0.1:`port` and returns the status line.

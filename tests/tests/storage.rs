@@ -11,13 +11,30 @@ use std::time::Duration;
 use exp_integration_tests::proxy::{Fault, FaultPlan, FaultProxy};
 use exp_integration_tests::servers::{self, Server};
 use exp_integration_tests::*;
+use exp_lib::object::{HashKind, ObjectId, ObjectKey};
 
 /// Experiments of seed-project: (baseline short sha, name, full ref).
 const SEED_EXPERIMENTS: [(&str, &str, &str); 4] = [
-    ("b53a31b", "exp-lr01", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01"),
-    ("b53a31b", "exp-units64", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64"),
-    ("b53a31b", "exp-wide", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide"),
-    ("7030ed6", "exp-units64", "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64"),
+    (
+        "b53a31b",
+        "exp-lr01",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01",
+    ),
+    (
+        "b53a31b",
+        "exp-units64",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64",
+    ),
+    (
+        "b53a31b",
+        "exp-wide",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide",
+    ),
+    (
+        "7030ed6",
+        "exp-units64",
+        "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64",
+    ),
 ];
 
 /// How a test reaches its storage: the remote's URL, options for `.dvc/config`, secrets for
@@ -55,7 +72,10 @@ impl Target {
 
     /// Points the project's default storage at the target.
     fn configure(&self, sandbox: &Sandbox, project: &Path) {
-        let mut config = format!("[core]\n    remote = storage\n['remote \"storage\"']\n    url = {}\n", self.url);
+        let mut config = format!(
+            "[core]\n    remote = storage\n['remote \"storage\"']\n    url = {}\n",
+            self.url
+        );
         for (name, value) in &self.options {
             config.push_str(&format!("    {name} = {value}\n"));
         }
@@ -69,15 +89,26 @@ impl Target {
             let file = sandbox.path().join("home").join(path);
             fs::create_dir_all(file.parent().expect("parent")).expect("home folder");
             fs::write(&file, text).expect("home file");
-            fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+            fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod");
         }
         if self.ssh_reads_sandbox_home {
             let bin = sandbox.path().join("bin");
             fs::create_dir_all(&bin).expect("bin folder");
             let ssh = servers::find_tool("ssh", &[], "apt-get install openssh-client");
-            fs::write(bin.join("ssh"), format!("#!/bin/sh\nexec {} -F \"$HOME/.ssh/config\" \"$@\"\n", ssh.display()))
-                .expect("ssh wrapper");
-            fs::set_permissions(bin.join("ssh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+            fs::write(
+                bin.join("ssh"),
+                format!(
+                    "#!/bin/sh\nexec {} -F \"$HOME/.ssh/config\" \"$@\"\n",
+                    ssh.display()
+                ),
+            )
+            .expect("ssh wrapper");
+            fs::set_permissions(
+                bin.join("ssh"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+            .expect("chmod");
         }
     }
 
@@ -88,7 +119,13 @@ impl Target {
         if self.ssh_reads_sandbox_home {
             let mut path = std::ffi::OsString::from(sandbox.path().join("bin"));
             path.push(":");
-            path.push(command.get_envs().find(|(k, _)| *k == "PATH").and_then(|(_, v)| v).unwrap_or_default());
+            path.push(
+                command
+                    .get_envs()
+                    .find(|(k, _)| *k == "PATH")
+                    .and_then(|(_, v)| v)
+                    .unwrap_or_default(),
+            );
             command.env("PATH", path);
         }
         succeed(&mut command)
@@ -112,14 +149,18 @@ fn under_prefix(keys: impl IntoIterator<Item = String>, prefix: &str) -> BTreeSe
         .collect()
 }
 
-/// Asserts that every file under `root` named like a DVC object holds bytes with that MD5.
+/// Asserts that every file under `root` named like a DVC object has that MD5.
 fn assert_objects_intact(root: &Path) {
     for file in files_under(root) {
         let Some(rest) = file.strip_prefix("files/md5/") else {
             continue;
         };
         let expected = rest.replace('/', "").trim_end_matches(".dir").to_owned();
-        assert_eq!(md5_of(&root.join(&file)), expected, "object {file} is partial or corrupt");
+        assert_eq!(
+            md5_of(&root.join(&file)),
+            expected,
+            "object {file} is partial or corrupt"
+        );
     }
 }
 
@@ -132,24 +173,46 @@ fn round_trip(target: &Target, stored: impl Fn() -> BTreeSet<String>) -> PathBuf
     target.configure(&sandbox, &project);
 
     sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
-    let output = target.git(&sandbox, &project, &["push", "share", "refs/exps/*:refs/exps/*"]);
+    let output = target.git(
+        &sandbox,
+        &project,
+        &["push", "share", "refs/exps/*:refs/exps/*"],
+    );
     let err = stderr(&output);
     assert!(err.contains("uploaded 31 objects"), "push output: {err}");
     assert_eq!(stored(), expected_storage_files(&fixture));
-    assert!(files_under(&fixture.join("storage")).is_empty(), "the fixture's local storage was used");
+    assert!(
+        files_under(&fixture.join("storage")).is_empty(),
+        "the fixture's local storage was used"
+    );
 
     let url = format!("exp::{}", fixture.join("origin.git").display());
     sandbox.git(&fixture, &["clone", &url, "clone2"]);
     let clone = fixture.join("clone2");
     target.configure(&sandbox, &clone);
-    let output = target.git(&sandbox, &clone, &["fetch", "origin", "+refs/exps/*:refs/exps/*"]);
-    assert!(stderr(&output).contains("downloaded 31 objects"), "fetch output: {}", stderr(&output));
+    let output = target.git(
+        &sandbox,
+        &clone,
+        &["fetch", "origin", "+refs/exps/*:refs/exps/*"],
+    );
+    assert!(
+        stderr(&output).contains("downloaded 31 objects"),
+        "fetch output: {}",
+        stderr(&output)
+    );
 
     for (baseline, name, refname) in SEED_EXPERIMENTS {
         sandbox.git(&clone, &["checkout", "--quiet", refname]);
         let output = sandbox.exp(&clone, &["checkout"]);
-        assert!(stdout(&output).contains("0 kept, 0 missing"), "{}", stdout(&output));
-        assert_workspace_matches(&clone, &fixture.join(format!("expected/{baseline}-{name}.md5")));
+        assert!(
+            stdout(&output).contains("0 kept, 0 missing"),
+            "{}",
+            stdout(&output)
+        );
+        assert_workspace_matches(
+            &clone,
+            &fixture.join(format!("expected/{baseline}-{name}.md5")),
+        );
     }
     fixture
 }
@@ -169,7 +232,9 @@ fn s3s_stored(server: &Server, prefix: &str) -> BTreeSet<String> {
 #[test]
 fn s3s_fs_round_trip() {
     let server = servers::s3s_fs();
-    round_trip(&s3_target(server, "round-trip"), || s3s_stored(server, "round-trip"));
+    round_trip(&s3_target(server, "round-trip"), || {
+        s3s_stored(server, "round-trip")
+    });
     assert_objects_intact(&server.root.join(servers::BUCKET).join("round-trip"));
 }
 
@@ -177,7 +242,9 @@ fn s3s_fs_round_trip() {
 fn moto_round_trip() {
     let server = servers::moto();
     let target = s3_target(server, "round-trip");
-    round_trip(&target, || under_prefix(servers::moto_keys(server.port), "round-trip"));
+    round_trip(&target, || {
+        under_prefix(servers::moto_keys(server.port), "round-trip")
+    });
 }
 
 fn dav_target(server: &Server, prefix: &str) -> Target {
@@ -241,11 +308,17 @@ fn sftp_keyfile_option_round_trip() {
     let root = server.root.join("keyfile");
     let mut target = Target::new(format!("ssh://root@127.0.0.1{}", root.display()))
         .option("port", server.port.to_string())
-        .option("keyfile", server.dir.join("client_key").display().to_string());
+        .option(
+            "keyfile",
+            server.dir.join("client_key").display().to_string(),
+        );
     // Only the known hosts file comes from the config, so the real ~/.ssh stays untouched.
     target.home_files.push((
         ".ssh/config",
-        format!("Host *\n    UserKnownHostsFile {}\n", server.dir.join("known_hosts").display()),
+        format!(
+            "Host *\n    UserKnownHostsFile {}\n",
+            server.dir.join("known_hosts").display()
+        ),
     ));
     target.ssh_reads_sandbox_home = true;
     round_trip(&target, || files_under(&root));
@@ -261,12 +334,15 @@ fn azurite_round_trip() {
         server.port,
         servers::AZURE_ACCOUNT
     );
-    let target = Target::new(format!("azure://{}/round-trip", servers::CONTAINER)).secret("connection_string", connection);
-    round_trip(&target, || under_prefix(servers::azurite_blobs(server.port), "round-trip"));
+    let target = Target::new(format!("azure://{}/round-trip", servers::CONTAINER))
+        .secret("connection_string", connection);
+    round_trip(&target, || {
+        under_prefix(servers::azurite_blobs(server.port), "round-trip")
+    });
 }
 
-/// The faults every proxy test injects: three error answers, one upload cut off halfway,
-/// one answer held back past the inactivity timeout.
+/// Returns the faults every proxy test injects: three error responses, one upload cut off
+/// halfway, and one response held back past the inactivity timeout.
 fn fault_plan() -> FaultPlan {
     FaultPlan {
         failures: 3,
@@ -276,7 +352,13 @@ fn fault_plan() -> FaultPlan {
 }
 
 fn expected_faults() -> Vec<Fault> {
-    vec![Fault::Status(503), Fault::Status(500), Fault::Status(503), Fault::DroppedUpload, Fault::Stalled]
+    vec![
+        Fault::Status(503),
+        Fault::Status(500),
+        Fault::Status(503),
+        Fault::DroppedUpload,
+        Fault::Stalled,
+    ]
 }
 
 #[test]
@@ -298,8 +380,7 @@ fn webdav_push_survives_faults() {
     let server = servers::rclone_webdav();
     let proxy = FaultProxy::start(server.port, fault_plan());
     let root = server.root.join("faults");
-    let target = dav_target(server, "faults")
-        .option("timeout", "1");
+    let target = dav_target(server, "faults").option("timeout", "1");
     let target = Target {
         url: format!("webdav://127.0.0.1:{}/faults", proxy.port),
         ..target
@@ -338,7 +419,11 @@ fn unreachable_storage_fails_naming_objects() {
     assert!(err.contains("s3://dvc-test/unreachable"), "{err}");
     assert!(err.contains("[remote rejected]"), "{err}");
     assert!(proxy.requests() > 0);
-    assert!(servers::s3s_fs().root.join(servers::BUCKET).join("unreachable").exists() == false);
+    assert!(!servers::s3s_fs()
+        .root
+        .join(servers::BUCKET)
+        .join("unreachable")
+        .exists());
 }
 
 #[test]
@@ -357,17 +442,18 @@ fn secrets_never_printed_by_failing_push() {
         .configure(&sandbox, &project);
     sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
 
-    let output = run(
-        sandbox
-            .command("git", &project)
-            .args(["push", "share", "refs/exps/*:refs/exps/*"])
-            .env("GIT_EXP_LOG", "trace"),
-    );
+    let output = run(sandbox
+        .command("git", &project)
+        .args(["push", "share", "refs/exps/*:refs/exps/*"])
+        .env("GIT_EXP_LOG", "trace"));
 
     assert_eq!(output.status.code(), Some(1));
     let all = format!("{}{}", stdout(&output), stderr(&output));
     assert!(all.contains("[remote rejected]"), "{all}");
-    assert!(all.contains("403"), "the signature error is reported: {all}");
+    assert!(
+        all.contains("403"),
+        "the signature error is reported: {all}"
+    );
     assert!(!all.contains(wrong_secret), "the secret key leaked:\n{all}");
     assert!(!all.contains(token), "the session token leaked:\n{all}");
 
@@ -379,18 +465,141 @@ fn secrets_never_printed_by_failing_push() {
         .option("user", servers::DAV_USER)
         .secret("password", password)
         .configure(&sandbox, &project);
-    let output = run(
-        sandbox
-            .command("git", &project)
-            .args(["push", "share", "refs/exps/*:refs/exps/*"])
-            .env("GIT_EXP_LOG", "trace"),
-    );
+    let output = run(sandbox
+        .command("git", &project)
+        .args(["push", "share", "refs/exps/*:refs/exps/*"])
+        .env("GIT_EXP_LOG", "trace"));
     assert_eq!(output.status.code(), Some(1));
     let all = format!("{}{}", stdout(&output), stderr(&output));
-    assert!(all.contains("401"), "the authentication error is reported: {all}");
+    assert!(
+        all.contains("401"),
+        "the authentication error is reported: {all}"
+    );
     assert!(!all.contains(password), "the password leaked:\n{all}");
     let encoded = base64_of(&format!("{}:{password}", servers::DAV_USER));
-    assert!(!all.contains(&encoded), "the basic credentials leaked:\n{all}");
+    assert!(
+        !all.contains(&encoded),
+        "the basic credentials leaked:\n{all}"
+    );
+}
+
+fn library_remote(url: String, options: &[(&str, String)]) -> exp_lib::config::RemoteConfig {
+    exp_lib::config::RemoteConfig {
+        name: "direct".into(),
+        url,
+        options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        defined_in: PathBuf::from("/nonexistent/.dvc/config"),
+    }
+}
+
+fn key_of(file: &Path) -> ObjectKey {
+    ObjectKey::new(
+        HashKind::Md5,
+        ObjectId::parse(&md5_of(file)).expect("md5 id"),
+    )
+}
+
+/// Writes `size` bytes that do not repeat in short cycles.
+fn write_pseudo_random(path: &Path, size: usize, seed: u64) {
+    let mut state = seed;
+    let bytes: Vec<u8> = (0..size)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        })
+        .collect();
+    fs::write(path, bytes).expect("write large file");
+}
+
+#[test]
+fn large_objects_upload_in_parts() {
+    let s3 = servers::s3s_fs();
+    let azure = servers::azurite();
+    let remotes = [
+        library_remote(
+            format!("s3://{}/multipart", servers::BUCKET),
+            &[
+                ("endpointurl", format!("http://127.0.0.1:{}", s3.port)),
+                ("access_key_id", servers::S3_KEY.into()),
+                ("secret_access_key", servers::S3_SECRET.into()),
+            ],
+        ),
+        library_remote(
+            format!("azure://{}/multipart", servers::CONTAINER),
+            &[(
+                "connection_string",
+                format!(
+                    "AccountName={a};AccountKey={k};BlobEndpoint=http://127.0.0.1:{p}/{a}",
+                    a = servers::AZURE_ACCOUNT,
+                    k = servers::AZURE_KEY,
+                    p = azure.port
+                ),
+            )],
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // Larger than the 16 MiB multipart threshold, and not a whole number of parts.
+    let big = dir.path().join("big.bin");
+    write_pseudo_random(&big, 20 * 1024 * 1024 + 3, 7);
+    let key = key_of(&big);
+    let other = dir.path().join("other.bin");
+    write_pseudo_random(&other, 17 * 1024 * 1024, 8);
+
+    for remote in remotes {
+        let storage = exp_lib::storage::open(&remote).expect("open storage");
+
+        assert_eq!(
+            storage.put(&key, &big).expect("multipart upload"),
+            20 * 1024 * 1024 + 3
+        );
+
+        let copy = dir.path().join("copy.bin");
+        let mut reader = storage.open(&key).expect("open object");
+        std::io::copy(
+            &mut reader,
+            &mut fs::File::create(&copy).expect("create copy"),
+        )
+        .expect("download");
+        assert_eq!(md5_of(&copy), key.id.hex(), "{}", remote.url);
+
+        let sizes = std::collections::HashMap::from([(key, 20 * 1024 * 1024 + 3)]);
+        assert_eq!(
+            storage.missing(&[key], &sizes, 2).expect("missing"),
+            Vec::<ObjectKey>::new()
+        );
+        let wrong = std::collections::HashMap::from([(key, 5)]);
+        assert_eq!(
+            storage.missing(&[key], &wrong, 2).expect("missing"),
+            vec![key]
+        );
+
+        // A source whose bytes do not match its id is rejected and never becomes visible.
+        let fake = ObjectKey::new(
+            HashKind::Md5,
+            ObjectId::parse("0123456789abcdef0123456789abcdef").expect("id"),
+        );
+        let error = storage.put(&fake, &other).expect_err("mismatch");
+        assert!(
+            matches!(error, exp_lib::storage::Error::Corrupt { .. }),
+            "{error:?}"
+        );
+        assert!(
+            !storage.contains(&fake).expect("contains"),
+            "{}",
+            remote.url
+        );
+    }
+    let on_disk = s3
+        .root
+        .join(servers::BUCKET)
+        .join("multipart")
+        .join(key.layout_path());
+    assert_eq!(md5_of(&on_disk), key.id.hex());
 }
 
 #[test]
@@ -398,26 +607,33 @@ fn ask_password_without_terminal_is_refused() {
     let sandbox = Sandbox::new();
     let fixture = sandbox.unpack("seed-project");
     let project = fixture.join("project");
-    Target::new(format!("http://127.0.0.1:{}/ask", servers::http_post().port))
-        .option("auth", "basic")
-        .option("user", servers::DAV_USER)
-        .option("ask_password", "true")
-        .configure(&sandbox, &project);
+    Target::new(format!(
+        "http://127.0.0.1:{}/ask",
+        servers::http_post().port
+    ))
+    .option("auth", "basic")
+    .option("user", servers::DAV_USER)
+    .option("ask_password", "true")
+    .configure(&sandbox, &project);
     sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
 
     // setsid detaches from any controlling terminal, as in CI.
-    let output = run(
-        sandbox
-            .command("setsid", &project)
-            .args(["-w", "git", "push", "share", "refs/exps/*:refs/exps/*"])
-            .env_remove("GIT_ASKPASS")
-            .env_remove("SSH_ASKPASS"),
-    );
+    let output = run(sandbox
+        .command("setsid", &project)
+        .args(["-w", "git", "push", "share", "refs/exps/*:refs/exps/*"])
+        .env_remove("GIT_ASKPASS")
+        .env_remove("SSH_ASKPASS"));
 
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
-    assert!(err.contains("ask_password is set but there is no terminal to ask on"), "{err}");
-    assert!(err.contains("dvc remote modify --local storage password"), "{err}");
+    assert!(
+        err.contains("ask_password is set but there is no terminal to ask on"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dvc remote modify --local storage password"),
+        "{err}"
+    );
 }
 
 fn base64_of(text: &str) -> String {
@@ -425,7 +641,11 @@ fn base64_of(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

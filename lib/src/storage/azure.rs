@@ -95,7 +95,9 @@ pub(crate) fn settings(
     let endpoint = match (fields.get("blobendpoint"), &account) {
         (Some(endpoint), _) => Some(endpoint.trim_end_matches('/').to_owned()),
         (None, Some(account)) => {
-            let protocol = fields.get("defaultendpointsprotocol").map_or("https", String::as_str);
+            let protocol = fields
+                .get("defaultendpointsprotocol")
+                .map_or("https", String::as_str);
             fields
                 .get("endpointsuffix")
                 .map(|suffix| format!("{protocol}://{account}.blob.{suffix}"))
@@ -141,13 +143,17 @@ pub(crate) fn settings(
 }
 
 /// Builds the store for `settings`.
-pub(crate) fn build(remote: &RemoteConfig, settings: &AzureSettings) -> Result<CloudConfig, OpenError> {
+pub(crate) fn build(
+    remote: &RemoteConfig,
+    settings: &AzureSettings,
+) -> Result<CloudConfig, OpenError> {
     let allow_http = settings.emulator
         || settings
             .endpoint
             .as_deref()
             .is_some_and(|endpoint| endpoint.starts_with("http://"));
-    let client = cloud::client_options(settings.read_timeout, settings.connect_timeout).with_allow_http(allow_http);
+    let client = cloud::client_options(settings.read_timeout, settings.connect_timeout)
+        .with_allow_http(allow_http);
 
     let mut builder = MicrosoftAzureBuilder::new()
         .with_container_name(&settings.container)
@@ -158,7 +164,9 @@ pub(crate) fn build(remote: &RemoteConfig, settings: &AzureSettings) -> Result<C
         builder = builder.with_account(account);
     }
     if let Some(endpoint) = &settings.endpoint {
-        builder = builder.with_endpoint(endpoint.clone()).with_allow_http(allow_http);
+        builder = builder
+            .with_endpoint(endpoint.clone())
+            .with_allow_http(allow_http);
     }
     if let Some(key) = &settings.account_key {
         builder = builder.with_access_key(key);

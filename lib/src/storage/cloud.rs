@@ -42,7 +42,7 @@ const PARTS_IN_FLIGHT: usize = 4;
 /// Read buffer for local files.
 const READ_BUFFER: usize = 1024 * 1024;
 
-/// How an upload becomes visible under its final name.
+/// Way an upload becomes visible under its final name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Publish {
     /// The service applies a single request or a completed multipart upload atomically.
@@ -51,15 +51,15 @@ pub(crate) enum Publish {
     TempThenCopy,
 }
 
-/// What a backend module hands over to build a [`CloudStorage`].
+/// Settings a backend module passes to build a [`CloudStorage`].
 pub(crate) struct CloudConfig {
     /// The store, rooted at the bucket or container (or the WebDAV base URL).
     pub store: Arc<dyn ObjectStore>,
-    /// The folder inside the store that holds the DVC layout, without slashes at the ends.
+    /// The folder inside the store that contains the DVC layout, without slashes at the ends.
     pub root: String,
     /// The storage's URL without credentials.
     pub location: String,
-    /// How uploads become visible.
+    /// Way uploads become visible.
     pub publish: Publish,
     /// Whether the service supports multipart uploads.
     pub multipart: bool,
@@ -98,7 +98,7 @@ pub(crate) struct CloudStorage {
     known_collections: Mutex<HashSet<String>>,
     /// Held while an upload may create collections. Two concurrent MKCOLs of one collection
     /// make the server reject the second with 405, which object_store reports as a failure.
-    creating_collections: Mutex<()>,
+    creating_collections: tokio::sync::Mutex<()>,
 }
 
 impl CloudStorage {
@@ -108,7 +108,7 @@ impl CloudStorage {
             config,
             handle,
             known_collections: Mutex::new(HashSet::new()),
-            creating_collections: Mutex::new(()),
+            creating_collections: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -137,15 +137,32 @@ impl CloudStorage {
             }
         }
         let retryable = is_retryable(&error);
-        Error::backend(operation, key, self.describe(), retryable, RemoteError::new(&error))
+        Error::backend(
+            operation,
+            key,
+            self.describe(),
+            retryable,
+            RemoteError::new(&error),
+        )
     }
 
     fn upload_error(&self, key: &ObjectKey, message: String) -> Error {
-        Error::backend(Operation::Upload, key, self.describe(), true, RemoteError::message(&message))
+        Error::backend(
+            Operation::Upload,
+            key,
+            self.describe(),
+            true,
+            RemoteError::message(&message),
+        )
     }
 
     /// Reads the whole file, checking its MD5, into chunks ready for one request.
-    fn read_verified(&self, key: &ObjectKey, source: &FsPath, file: &mut File) -> Result<PutPayload, Error> {
+    fn read_verified(
+        &self,
+        key: &ObjectKey,
+        source: &FsPath,
+        file: &mut File,
+    ) -> Result<PutPayload, Error> {
         let mut hasher = Hasher::new(key.kind);
         let mut chunks: Vec<Bytes> = Vec::new();
         loop {
@@ -203,7 +220,10 @@ impl CloudStorage {
             Publish::TempThenCopy => {
                 let temp = self.temp_path(key);
                 let layout = key.layout_path();
-                let collection = layout.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
+                let collection = layout
+                    .rsplit_once('/')
+                    .map_or("", |(dir, _)| dir)
+                    .to_owned();
                 let known = self
                     .known_collections
                     .lock()
@@ -213,7 +233,7 @@ impl CloudStorage {
                     if known {
                         store.put(&temp, payload).await?;
                     } else {
-                        let _creating = self.creating_collections.lock().unwrap_or_else(|p| p.into_inner());
+                        let _creating = self.creating_collections.lock().await;
                         store.put(&temp, payload).await?;
                         self.known_collections
                             .lock()
@@ -250,7 +270,8 @@ impl CloudStorage {
         let Some(etag) = etag.map(|e| e.trim_matches('"').to_ascii_lowercase()) else {
             return Ok(());
         };
-        if etag.len() != 32 || !etag.bytes().all(|b| b.is_ascii_hexdigit()) || etag == key.id.hex() {
+        if etag.len() != 32 || !etag.bytes().all(|b| b.is_ascii_hexdigit()) || etag == key.id.hex()
+        {
             return Ok(());
         }
         let _ = self.handle.block_on(self.config.store.delete(target));
@@ -261,7 +282,12 @@ impl CloudStorage {
     }
 
     /// Streams a large file through a multipart upload that completes only if its MD5 matched.
-    fn put_multipart(&self, key: &ObjectKey, source: &FsPath, file: &mut File) -> Result<(), Error> {
+    fn put_multipart(
+        &self,
+        key: &ObjectKey,
+        source: &FsPath,
+        file: &mut File,
+    ) -> Result<(), Error> {
         enum Failed {
             Read(io::Error),
             Store(object_store::Error),
@@ -339,7 +365,8 @@ impl Storage for CloudStorage {
             .map_err(|error| {
                 let message = RemoteError::new(&error);
                 let text = message.to_string().to_ascii_lowercase();
-                let kind = read_error_kind(text.contains("timed out") || text.contains("timeout"), true);
+                let kind =
+                    read_error_kind(text.contains("timed out") || text.contains("timeout"), true);
                 io::Error::new(kind, message)
             })
             .boxed();
@@ -371,7 +398,10 @@ impl Storage for CloudStorage {
 
 impl ShardListing for CloudStorage {
     fn stat(&self, key: &ObjectKey) -> Result<Option<u64>, Error> {
-        match self.handle.block_on(self.config.store.head(&self.object_path(key))) {
+        match self
+            .handle
+            .block_on(self.config.store.head(&self.object_path(key)))
+        {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(self.error(Operation::Check, key, error)),
@@ -445,7 +475,10 @@ pub(crate) fn is_retryable(error: &object_store::Error) -> bool {
     while let Some(cause) = source {
         if let Some(http) = cause.downcast_ref::<object_store::client::HttpError>() {
             use object_store::client::HttpErrorKind as K;
-            return matches!(http.kind(), K::Connect | K::Request | K::Timeout | K::Interrupted);
+            return matches!(
+                http.kind(),
+                K::Connect | K::Request | K::Timeout | K::Interrupted
+            );
         }
         source = cause.source();
     }

@@ -62,7 +62,10 @@ pub(crate) fn settings(
 }
 
 /// Builds the store for `settings`.
-pub(crate) fn build(remote: &RemoteConfig, settings: &GcsSettings) -> Result<CloudConfig, OpenError> {
+pub(crate) fn build(
+    remote: &RemoteConfig,
+    settings: &GcsSettings,
+) -> Result<CloudConfig, OpenError> {
     let client = cloud::client_options(settings.read_timeout, settings.connect_timeout);
     let mut builder = GoogleCloudStorageBuilder::new()
         .with_bucket_name(&settings.bucket)

@@ -1,6 +1,6 @@
 //! DVC's plain HTTP(S) remote (`http://` and `https://` URLs), through reqwest.
 //!
-//! It follows DVC's wire behaviour: an object exists when a request for it answers with a
+//! It follows DVC's wire behaviour: an object exists when the response to a request for it has a
 //! status below 400, uploads are streamed with chunked transfer encoding using `method`
 //! (POST by default, or PUT), and nothing is ever listed, because such servers have no
 //! listing. `auth = basic` sends `user` and `password`, `auth = custom` sends the header
@@ -55,7 +55,10 @@ impl std::fmt::Debug for HttpSettings {
         f.debug_struct("HttpSettings")
             .field("base", &self.base)
             .field("method", &self.method)
-            .field("auth", &self.auth.as_ref().map(|(name, _)| (name, redact::REDACTED)))
+            .field(
+                "auth",
+                &self.auth.as_ref().map(|(name, _)| (name, redact::REDACTED)),
+            )
             .field("verify_certificates", &self.verify_certificates)
             .field("ca_file", &self.ca_file)
             .field("read_timeout", &self.read_timeout)
@@ -81,7 +84,11 @@ pub(crate) fn ssl_verify(options: &Options<'_>) -> Result<(bool, Option<PathBuf>
 /// prompts on the controlling terminal without echo. Without either it returns
 /// [`OpenError::NoCredentials`], because the helper's standard input belongs to git.
 pub(crate) fn ask_password(remote: &RemoteConfig, user: &str) -> Result<String, OpenError> {
-    let prompt = format!("Password for {user} at storage {:?} ({}): ", remote.name, remote.redacted_url());
+    let prompt = format!(
+        "Password for {user} at storage {:?} ({}): ",
+        remote.name,
+        remote.redacted_url()
+    );
 
     for variable in ["GIT_ASKPASS", "SSH_ASKPASS"] {
         let Some(program) = std::env::var_os(variable).filter(|p| !p.is_empty()) else {
@@ -94,7 +101,9 @@ pub(crate) fn ask_password(remote: &RemoteConfig, user: &str) -> Result<String, 
             .output()
             .map_err(|e| OpenError::client(remote, &e))?;
         if output.status.success() {
-            let password = String::from_utf8_lossy(&output.stdout).trim_end_matches(['\r', '\n']).to_owned();
+            let password = String::from_utf8_lossy(&output.stdout)
+                .trim_end_matches(['\r', '\n'])
+                .to_owned();
             redact::register(&password);
             return Ok(password);
         }
@@ -118,9 +127,14 @@ pub(crate) fn ask_password(remote: &RemoteConfig, user: &str) -> Result<String, 
     }
     let stty = |arg: &str| -> io::Result<()> {
         let input = std::fs::File::open("/dev/tty")?;
-        std::process::Command::new("stty").arg(arg).stdin(input).status().map(|_| ())
+        std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(input)
+            .status()
+            .map(|_| ())
     };
-    tty.write_all(prompt.as_bytes()).map_err(|_| no_terminal())?;
+    tty.write_all(prompt.as_bytes())
+        .map_err(|_| no_terminal())?;
     let _ = stty("-echo");
     let mut line = String::new();
     let mut byte = [0u8; 1];
@@ -139,9 +153,17 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<HttpSettings, OpenError>
     let options = Options::new(remote);
     let (scheme, userinfo, host, path) = split_url(&remote.url)
         .ok_or_else(|| super::s3::invalid_url(remote, "expected http(s)://HOST[:PORT]/PATH"))?;
-    let base = format!("{}://{host}{}", scheme.to_ascii_lowercase(), path.trim_end_matches('/'));
+    let base = format!(
+        "{}://{host}{}",
+        scheme.to_ascii_lowercase(),
+        path.trim_end_matches('/')
+    );
 
-    let method = match options.get("method").map(str::to_ascii_uppercase).as_deref() {
+    let method = match options
+        .get("method")
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         None | Some("POST") => Method::POST,
         Some("PUT") => Method::PUT,
         Some(_) => return Err(options.invalid("method", "expected POST or PUT")),
@@ -165,22 +187,28 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<HttpSettings, OpenError>
             let (Some(user), Some(password)) = (&user, &password) else {
                 return Err(options.invalid("auth", "basic authentication needs user and password"));
             };
-            let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             redact::register(&encoded);
-            Some((AUTHORIZATION.as_str().to_owned(), format!("Basic {encoded}")))
+            Some((
+                AUTHORIZATION.as_str().to_owned(),
+                format!("Basic {encoded}"),
+            ))
         }
         Some("custom") => {
-            let (Some(header), Some(password)) = (options.get("custom_auth_header"), &password) else {
-                return Err(options.invalid("auth", "custom authentication needs custom_auth_header and password"));
+            let (Some(header), Some(password)) = (options.get("custom_auth_header"), &password)
+            else {
+                return Err(options.invalid(
+                    "auth",
+                    "custom authentication needs custom_auth_header and password",
+                ));
             };
             Some((header.to_owned(), password.clone()))
         }
-        Some("digest") => {
-            return Err(options.unsupported(
-                "auth",
-                "digest authentication is not supported, as in DVC's HTTP remote; use basic or custom",
-            ))
-        }
+        Some("digest") => return Err(options.unsupported(
+            "auth",
+            "digest authentication is not supported, as in DVC's HTTP remote; use basic or custom",
+        )),
         Some(_) => return Err(options.invalid("auth", "expected basic, digest or custom")),
     };
     if let Some((_, value)) = &auth {
@@ -209,13 +237,22 @@ pub(crate) struct HttpStorage {
 
 impl HttpStorage {
     /// Builds the client for `settings`; nothing is sent yet.
-    pub(crate) fn new(remote: &RemoteConfig, settings: HttpSettings, handle: Handle) -> Result<HttpStorage, OpenError> {
+    pub(crate) fn new(
+        remote: &RemoteConfig,
+        settings: HttpSettings,
+        handle: Handle,
+    ) -> Result<HttpStorage, OpenError> {
         let mut headers = HeaderMap::new();
         if let Some((name, value)) = &settings.auth {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| OpenError::client_message(remote, "custom_auth_header is not a valid header name"))?;
-            let mut value = HeaderValue::from_str(value)
-                .map_err(|_| OpenError::client_message(remote, "the authentication value is not a valid header value"))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                OpenError::client_message(remote, "custom_auth_header is not a valid header name")
+            })?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                OpenError::client_message(
+                    remote,
+                    "the authentication value is not a valid header value",
+                )
+            })?;
             value.set_sensitive(true);
             headers.insert(name, value);
         }
@@ -230,7 +267,8 @@ impl HttpStorage {
                 path: path.clone(),
                 source,
             })?;
-            let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| OpenError::client(remote, &e))?;
+            let certificate =
+                reqwest::Certificate::from_pem(&pem).map_err(|e| OpenError::client(remote, &e))?;
             builder = builder.add_root_certificate(certificate);
         }
         let client = builder.build().map_err(|e| OpenError::client(remote, &e))?;
@@ -248,8 +286,15 @@ impl HttpStorage {
     }
 
     fn request_error(&self, operation: Operation, key: &ObjectKey, error: reqwest::Error) -> Error {
-        let retryable = error.is_timeout() || error.is_connect() || error.is_request() || error.is_body();
-        Error::backend(operation, key, self.describe(), retryable, RemoteError::new(&error.without_url()))
+        let retryable =
+            error.is_timeout() || error.is_connect() || error.is_request() || error.is_body();
+        Error::backend(
+            operation,
+            key,
+            self.describe(),
+            retryable,
+            RemoteError::new(&error.without_url()),
+        )
     }
 
     fn status_error(&self, operation: Operation, key: &ObjectKey, status: StatusCode) -> Error {
@@ -261,7 +306,7 @@ impl HttpStorage {
             key,
             self.describe(),
             retryable,
-            RemoteError::message(&format!("the server answered {status}")),
+            RemoteError::message(&format!("the server responded with {status}")),
         )
     }
 
@@ -274,7 +319,10 @@ impl HttpStorage {
             .block_on(async { self.client.head(&url).send().await })
             .map_err(|e| self.request_error(Operation::Check, key, e))?;
         let status = response.status();
-        let response = if matches!(status, StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED) {
+        let response = if matches!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED
+        ) {
             // DVC checks existence with GET; the body is not read.
             self.handle
                 .block_on(async { self.client.get(&url).send().await })

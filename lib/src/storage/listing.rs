@@ -2,7 +2,7 @@
 //!
 //! Two ways exist: one existence request per object, or listing the shard directories
 //! (`files/md5/XX/`) that the queried objects fall into. Listing costs one request per page
-//! of stored entries and answers for every queried object in the shard; checking costs one
+//! of stored entries and covers every queried object in the shard; checking costs one
 //! request per queried object. A sample listing of one shard estimates the entries per
 //! shard, and the cheaper way is chosen for the remaining shards. So a push of a few
 //! objects to a large storage checks them one by one, and a push of many objects lists.
@@ -102,8 +102,10 @@ pub(crate) fn missing(
             present.insert(*key, found);
         }
 
-        let rest: Vec<(&Shard, &Vec<ObjectKey>)> =
-            shards.iter().filter(|(shard, _)| **shard != sample_shard).collect();
+        let rest: Vec<(&Shard, &Vec<ObjectKey>)> = shards
+            .iter()
+            .filter(|(shard, _)| **shard != sample_shard)
+            .collect();
         let remaining_keys: usize = rest.iter().map(|(_, keys)| keys.len()).sum();
         let pages_per_shard = listed.len().div_ceil(ENTRIES_PER_PAGE).max(1);
         let listing_requests = rest.len() * pages_per_shard;

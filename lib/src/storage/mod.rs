@@ -142,7 +142,7 @@ pub enum Error {
 #[derive(Debug)]
 pub struct RemoteError(String);
 
-/// Longest message kept, in characters. Servers put whole HTML pages into error bodies,
+/// Maximum length of a kept message, in characters. Servers put whole HTML pages into error bodies,
 /// and object_store repeats them for each level of its error chain.
 const MAX_REMOTE_MESSAGE: usize = 600;
 
@@ -253,14 +253,14 @@ pub trait Storage: Send + Sync {
     /// Returns the storage's location for messages; it never contains credentials.
     fn describe(&self) -> String;
 
-    /// Returns true if and only if the storage holds the object.
+    /// Returns true if and only if the storage contains the object.
     fn contains(&self, key: &ObjectKey) -> Result<bool, Error>;
 
     /// Returns the keys the storage does not hold, in input order.
     ///
     /// `expected_sizes` gives the size of an object where the caller knows it. A backend
     /// that learns the stored size reports an object whose size differs as missing, so a
-    /// truncated object is uploaded again. Answers are never cached between calls.
+    /// truncated object is uploaded again. Results are never cached between calls.
     ///
     /// The default checks each key with [`Storage::contains`] on `jobs` threads, ignores
     /// the sizes and returns the first error. Network backends list shard prefixes when

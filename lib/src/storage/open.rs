@@ -25,7 +25,7 @@ pub enum OpenError {
         remote: String,
         /// The URL, redacted.
         url: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
     /// An option has a value that cannot be used.
@@ -37,10 +37,10 @@ pub enum OpenError {
         option: String,
         /// The value, `***` for secret options.
         value: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
-    /// An option DVC knows that this backend cannot honour.
+    /// An option DVC defines that this backend cannot honour.
     #[error("option {option} of storage {remote:?} is not supported: {reason}")]
     UnsupportedOption {
         /// The remote's name.
@@ -55,7 +55,7 @@ pub enum OpenError {
     NoCredentials {
         /// The remote's name.
         remote: String,
-        /// Where credentials can be set.
+        /// The places where credentials can be set.
         hint: String,
     },
     /// A file named by an option could not be read.
@@ -156,11 +156,19 @@ pub fn open(remote: &RemoteConfig) -> Result<Box<dyn Storage>, OpenError> {
         }
         "http" | "https" => {
             let settings = http::settings(remote)?;
-            Ok(Box::new(http::HttpStorage::new(remote, settings, handle()?)?))
+            Ok(Box::new(http::HttpStorage::new(
+                remote,
+                settings,
+                handle()?,
+            )?))
         }
         "ssh" => {
             let settings = sftp::settings(remote)?;
-            Ok(Box::new(sftp::SftpStorage::connect(remote, settings, handle()?)?))
+            Ok(Box::new(sftp::SftpStorage::connect(
+                remote,
+                settings,
+                handle()?,
+            )?))
         }
         _ => Err(OpenError::UnsupportedScheme {
             remote: remote.name.clone(),

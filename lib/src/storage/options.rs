@@ -64,7 +64,8 @@ impl<'a> Options<'a> {
     /// Returns the option as a path, resolved against the directory of the config file
     /// that defines the remote, with `~` expanded, as DVC does for path options.
     pub(crate) fn path(&self, name: &str) -> Option<PathBuf> {
-        self.get(name).and_then(|value| self.remote.resolve_path(value))
+        self.get(name)
+            .and_then(|value| self.remote.resolve_path(value))
     }
 
     /// Builds [`OpenError::InvalidOption`] for `name`; secret values are redacted.

@@ -1,10 +1,11 @@
 //! S3 and S3-compatible storages (`s3://bucket/path`), configured with DVC's option names.
 //!
-//! Credentials are taken, in order, from the remote's options (`access_key_id`,
-//! `secret_access_key`, `session_token`), from the profile the `profile` option names, from
-//! `AWS_ACCESS_KEY_ID` and its companions, and from the shared files of the AWS CLI
-//! (`~/.aws/credentials` and `~/.aws/config`, moved by `credentialpath`, `configpath`,
-//! `AWS_SHARED_CREDENTIALS_FILE` and `AWS_CONFIG_FILE`) for `AWS_PROFILE` or `default`.
+//! Credentials are taken from the first of these that has them. First come the remote's
+//! options (`access_key_id`, `secret_access_key`, `session_token`), then the profile that the
+//! `profile` option names, then `AWS_ACCESS_KEY_ID` and its companions. Last come the shared
+//! files of the AWS CLI for `AWS_PROFILE` or `default`: `~/.aws/credentials` and
+//! `~/.aws/config`, which `credentialpath`, `configpath`, `AWS_SHARED_CREDENTIALS_FILE` and
+//! `AWS_CONFIG_FILE` move elsewhere.
 //! Without any, `allow_anonymous_login` sends unsigned requests, and otherwise object_store's
 //! own chain (web identity, container credentials, instance metadata) is used, unless
 //! `AWS_EC2_METADATA_DISABLED=true` rules out the instance metadata service.
@@ -34,7 +35,7 @@ const GRANT_OPTIONS: [(&str, &str); 4] = [
     ("grant_full_control", "x-amz-grant-full-control"),
 ];
 
-/// Where the credentials came from, for logs.
+/// Source of the credentials, for logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CredentialSource {
     /// The remote's `access_key_id` and `secret_access_key` options.
@@ -67,7 +68,10 @@ impl std::fmt::Debug for Keys {
         f.debug_struct("Keys")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &redact::REDACTED)
-            .field("session_token", &self.session_token.as_ref().map(|_| redact::REDACTED))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| redact::REDACTED),
+            )
             .finish()
     }
 }
@@ -96,7 +100,10 @@ pub(crate) struct S3Settings {
 }
 
 /// Splits `s3://bucket/path` into the bucket and the path inside it.
-pub(crate) fn split_bucket_url(remote: &RemoteConfig, scheme: &str) -> Result<(String, String), OpenError> {
+pub(crate) fn split_bucket_url(
+    remote: &RemoteConfig,
+    scheme: &str,
+) -> Result<(String, String), OpenError> {
     let rest = remote
         .url
         .strip_prefix(scheme)
@@ -104,7 +111,10 @@ pub(crate) fn split_bucket_url(remote: &RemoteConfig, scheme: &str) -> Result<(S
         .ok_or_else(|| invalid_url(remote, "expected SCHEME://BUCKET/PATH"))?;
     let (bucket, root) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() || bucket.contains('@') {
-        return Err(invalid_url(remote, "the bucket name is missing or contains credentials"));
+        return Err(invalid_url(
+            remote,
+            "the bucket name is missing or contains credentials",
+        ));
     }
     Ok((bucket.to_owned(), root.trim_matches('/').to_owned()))
 }
@@ -141,27 +151,44 @@ pub(crate) fn settings(
         .clone()
         .or_else(|| env_nonempty("AWS_PROFILE"))
         .unwrap_or_else(|| "default".to_owned());
-    let profile = SharedProfile::load(&profile_name, credentials_file.as_deref(), config_file.as_deref())
-        .map_err(|(path, source)| OpenError::ReadFile {
-            remote: remote.name.clone(),
-            path,
-            source,
-        })?;
+    let profile = SharedProfile::load(
+        &profile_name,
+        credentials_file.as_deref(),
+        config_file.as_deref(),
+    )
+    .map_err(|(path, source)| OpenError::ReadFile {
+        remote: remote.name.clone(),
+        path,
+        source,
+    })?;
     if explicit_profile.is_some() && profile.keys.is_none() && profile.region.is_none() {
-        return Err(options.invalid("profile", "no such profile in the AWS credentials or config file"));
+        return Err(options.invalid(
+            "profile",
+            "no such profile in the AWS credentials or config file",
+        ));
     }
 
-    let option_keys = match (options.get("access_key_id"), options.get("secret_access_key")) {
+    let option_keys = match (
+        options.get("access_key_id"),
+        options.get("secret_access_key"),
+    ) {
         (Some(id), Some(secret)) => Some(Keys {
             access_key_id: id.to_owned(),
             secret_access_key: secret.to_owned(),
             session_token: options.get("session_token").map(str::to_owned),
         }),
-        (Some(_), None) => return Err(options.invalid("access_key_id", "secret_access_key is not set")),
-        (None, Some(_)) => return Err(options.invalid("secret_access_key", "access_key_id is not set")),
+        (Some(_), None) => {
+            return Err(options.invalid("access_key_id", "secret_access_key is not set"))
+        }
+        (None, Some(_)) => {
+            return Err(options.invalid("secret_access_key", "access_key_id is not set"))
+        }
         (None, None) => None,
     };
-    let env_keys = match (env_nonempty("AWS_ACCESS_KEY_ID"), env_nonempty("AWS_SECRET_ACCESS_KEY")) {
+    let env_keys = match (
+        env_nonempty("AWS_ACCESS_KEY_ID"),
+        env_nonempty("AWS_SECRET_ACCESS_KEY"),
+    ) {
         (Some(id), Some(secret)) => Some(Keys {
             access_key_id: id,
             secret_access_key: secret,
@@ -229,7 +256,10 @@ pub(crate) fn settings(
                 format!("http://{endpoint}")
             }
         });
-    let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) || !use_ssl;
+    let allow_http = endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"))
+        || !use_ssl;
 
     let (verify_certificates, ca_file) = match options.get("ssl_verify") {
         None => (true, None),
@@ -281,7 +311,10 @@ pub(crate) fn settings(
 }
 
 /// Builds the store for `settings`.
-pub(crate) fn build(remote: &RemoteConfig, settings: &S3Settings) -> Result<CloudConfig, OpenError> {
+pub(crate) fn build(
+    remote: &RemoteConfig,
+    settings: &S3Settings,
+) -> Result<CloudConfig, OpenError> {
     let client_error = |error: &dyn std::error::Error| OpenError::client(remote, error);
 
     let mut client = cloud::client_options(settings.read_timeout, settings.connect_timeout)
@@ -299,9 +332,14 @@ pub(crate) fn build(remote: &RemoteConfig, settings: &S3Settings) -> Result<Clou
     if !settings.headers.is_empty() {
         let mut headers = object_store::HeaderMap::new();
         for (name, value) in &settings.headers {
-            let name = http_header_name(name).map_err(|reason| OpenError::client_message(remote, &reason))?;
-            let value = object_store::HeaderValue::from_str(value)
-                .map_err(|_| OpenError::client_message(remote, "an acl or grant value is not a valid header value"))?;
+            let name = http_header_name(name)
+                .map_err(|reason| OpenError::client_message(remote, &reason))?;
+            let value = object_store::HeaderValue::from_str(value).map_err(|_| {
+                OpenError::client_message(
+                    remote,
+                    "an acl or grant value is not a valid header value",
+                )
+            })?;
             headers.insert(name, value);
         }
         client = client.with_default_headers(headers);
@@ -354,7 +392,10 @@ pub(crate) fn build(remote: &RemoteConfig, settings: &S3Settings) -> Result<Clou
         "opened s3 storage"
     );
     let encrypted_with_key = settings.sse_customer_key.is_some()
-        || settings.sse.as_deref().is_some_and(|sse| sse.starts_with("aws:kms"));
+        || settings
+            .sse
+            .as_deref()
+            .is_some_and(|sse| sse.starts_with("aws:kms"));
     Ok(CloudConfig {
         store: Arc::new(store) as Arc<dyn ObjectStore>,
         root: settings.root.clone(),
@@ -367,7 +408,8 @@ pub(crate) fn build(remote: &RemoteConfig, settings: &S3Settings) -> Result<Clou
 }
 
 fn http_header_name(name: &str) -> Result<reqwest::header::HeaderName, String> {
-    reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name}"))
+    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("invalid header name {name}"))
 }
 
 /// Keys and region of one profile of the AWS CLI's shared files.
@@ -401,7 +443,10 @@ impl SharedProfile {
             };
             let values = ini_section(&text, &section);
             if profile.keys.is_none() {
-                if let (Some(id), Some(secret)) = (values.get("aws_access_key_id"), values.get("aws_secret_access_key")) {
+                if let (Some(id), Some(secret)) = (
+                    values.get("aws_access_key_id"),
+                    values.get("aws_secret_access_key"),
+                ) {
                     profile.keys = Some((
                         Keys {
                             access_key_id: id.clone(),

@@ -79,21 +79,32 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<SftpSettings, OpenError>
         _ => (authority.trim_matches(['[', ']']).to_owned(), None),
     };
     let port = match options.get("port") {
-        Some(port) => Some(port.parse::<u16>().map_err(|_| options.invalid("port", "expected a port number"))?),
+        Some(port) => Some(
+            port.parse::<u16>()
+                .map_err(|_| options.invalid("port", "expected a port number"))?,
+        ),
         None => url_port,
     };
     let root = path.trim_end_matches('/').to_owned();
     if root.is_empty() {
-        return Err(super::s3::invalid_url(remote, "the path on the server is missing"));
+        return Err(super::s3::invalid_url(
+            remote,
+            "the path on the server is missing",
+        ));
     }
 
     Ok(SftpSettings {
         host,
-        user: options.get("user").map(str::to_owned).or(userinfo.map(str::to_owned)),
+        user: options
+            .get("user")
+            .map(str::to_owned)
+            .or(userinfo.map(str::to_owned)),
         port,
         keyfile: options.path("keyfile"),
         root,
-        connect_timeout: options.seconds("timeout")?.unwrap_or(super::options::DEFAULT_CONNECT_TIMEOUT),
+        connect_timeout: options
+            .seconds("timeout")?
+            .unwrap_or(super::options::DEFAULT_CONNECT_TIMEOUT),
         inactivity: options.read_timeout(&["read_timeout", "timeout"])?,
     })
 }
@@ -104,7 +115,7 @@ pub(crate) struct SftpStorage {
     settings: SftpSettings,
     location: String,
     handle: Handle,
-    /// Directories known to exist, so each is created at most once per run.
+    /// Directories known to exist, so later uploads into them skip creating them.
     created: Mutex<HashSet<String>>,
     /// Holds the control socket; removed after the session is closed.
     _control_dir: tempfile::TempDir,
@@ -112,7 +123,11 @@ pub(crate) struct SftpStorage {
 
 impl SftpStorage {
     /// Starts the ssh control master and the SFTP subsystem.
-    pub(crate) fn connect(remote: &RemoteConfig, settings: SftpSettings, handle: Handle) -> Result<SftpStorage, OpenError> {
+    pub(crate) fn connect(
+        remote: &RemoteConfig,
+        settings: SftpSettings,
+        handle: Handle,
+    ) -> Result<SftpStorage, OpenError> {
         let control_dir = tempfile::Builder::new()
             .prefix("git-exp-ssh-")
             .tempdir()
@@ -122,7 +137,8 @@ impl SftpStorage {
             .known_hosts_check(KnownHosts::Add)
             .control_directory(control_dir.path())
             .control_persist(ControlPersist::IdleFor(
-                std::num::NonZeroUsize::new(MASTER_IDLE_SECONDS).unwrap_or(std::num::NonZeroUsize::MIN),
+                std::num::NonZeroUsize::new(MASTER_IDLE_SECONDS)
+                    .unwrap_or(std::num::NonZeroUsize::MIN),
             ))
             .connect_timeout(settings.connect_timeout)
             .server_alive_interval(Duration::from_secs(15));
@@ -153,9 +169,17 @@ impl SftpStorage {
         })
     }
 
-    fn sftp(&self) -> &Sftp {
-        // `sftp` is taken only in `drop`.
-        self.sftp.as_ref().unwrap_or_else(|| unreachable!("the sftp session is closed only on drop"))
+    /// Returns the SFTP session, which is closed only when the storage is dropped.
+    fn session(&self, operation: Operation, key: &ObjectKey) -> Result<&Sftp, Error> {
+        self.sftp.as_ref().ok_or_else(|| {
+            Error::backend(
+                operation,
+                key,
+                self.describe(),
+                false,
+                RemoteError::message("the ssh session is closed"),
+            )
+        })
     }
 
     fn object_path(&self, key: &ObjectKey) -> String {
@@ -163,8 +187,15 @@ impl SftpStorage {
     }
 
     fn error(&self, operation: Operation, key: &ObjectKey, error: &SftpError) -> Error {
-        let retryable = matches!(error, SftpError::IOError(e) if e.kind() == io::ErrorKind::TimedOut);
-        Error::backend(operation, key, self.describe(), retryable, RemoteError::new(error))
+        let retryable =
+            matches!(error, SftpError::IOError(e) if e.kind() == io::ErrorKind::TimedOut);
+        Error::backend(
+            operation,
+            key,
+            self.describe(),
+            retryable,
+            RemoteError::new(error),
+        )
     }
 
     fn timed_out(&self, operation: Operation, key: &ObjectKey) -> Error {
@@ -173,7 +204,10 @@ impl SftpStorage {
             key,
             self.describe(),
             true,
-            RemoteError::message(&format!("no progress for {} s", self.settings.inactivity.as_secs_f64())),
+            RemoteError::message(&format!(
+                "no progress for {} s",
+                self.settings.inactivity.as_secs_f64()
+            )),
         )
     }
 
@@ -185,7 +219,10 @@ impl SftpStorage {
         request: impl std::future::Future<Output = Result<T, SftpError>>,
     ) -> Result<T, Error> {
         let inactivity = self.settings.inactivity;
-        match self.handle.block_on(async { tokio::time::timeout(inactivity, request).await }) {
+        match self
+            .handle
+            .block_on(async { tokio::time::timeout(inactivity, request).await })
+        {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(self.error(operation, key, &error)),
             Err(_) => Err(self.timed_out(operation, key)),
@@ -194,10 +231,15 @@ impl SftpStorage {
 
     /// Creates `dir` and its missing parents below the storage root's parent.
     fn create_dirs(&self, key: &ObjectKey, dir: &str) -> Result<(), Error> {
-        if self.created.lock().unwrap_or_else(|p| p.into_inner()).contains(dir) {
+        if self
+            .created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(dir)
+        {
             return Ok(());
         }
-        let mut fs = self.sftp().fs();
+        let mut fs = self.session(Operation::Upload, key)?.fs();
         let exists = self.handle.block_on(fs.metadata(dir)).is_ok();
         if !exists {
             let mut path = String::new();
@@ -217,7 +259,8 @@ impl SftpStorage {
     }
 
     fn remove_quietly(&self, path: &str) {
-        let mut fs = self.sftp().fs();
+        let Some(sftp) = &self.sftp else { return };
+        let mut fs = sftp.fs();
         if let Err(error) = self.handle.block_on(fs.remove_file(path)) {
             tracing::debug!(path, error = %RemoteError::new(&error), "failed to remove temporary file");
         }
@@ -235,7 +278,11 @@ impl SftpStorage {
         let mut remote = self.run(
             Operation::Upload,
             key,
-            self.sftp().options().write(true).create_new(true).open(temp),
+            self.session(Operation::Upload, key)?
+                .options()
+                .write(true)
+                .create_new(true)
+                .open(temp),
         )?;
         let mut hasher = Hasher::new(key.kind);
         let mut buffer = vec![0u8; CHUNK];
@@ -295,7 +342,8 @@ impl Storage for SftpStorage {
 
     fn open(&self, key: &ObjectKey) -> Result<Box<dyn Read + Send>, Error> {
         let path = self.object_path(key);
-        let file = match self.handle.block_on(self.sftp().open(&path)) {
+        let sftp = self.session(Operation::Download, key)?;
+        let file = match self.handle.block_on(sftp.open(&path)) {
             Ok(file) => file,
             Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => {
                 return Err(Error::NotFound {
@@ -309,11 +357,17 @@ impl Storage for SftpStorage {
             let chunk = file
                 .read(CHUNK as u32, BytesMut::with_capacity(CHUNK))
                 .await
-                .map_err(|e| io::Error::new(io::ErrorKind::ConnectionAborted, RemoteError::new(&e)))?;
+                .map_err(|e| {
+                    io::Error::new(io::ErrorKind::ConnectionAborted, RemoteError::new(&e))
+                })?;
             Ok(chunk.map(|bytes| (Bytes::from(bytes), file)))
         })
         .boxed();
-        Ok(Box::new(BlockingStream::new(self.handle.clone(), chunks, self.settings.inactivity)))
+        Ok(Box::new(BlockingStream::new(
+            self.handle.clone(),
+            chunks,
+            self.settings.inactivity,
+        )))
     }
 
     fn put(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error> {
@@ -330,7 +384,7 @@ impl Storage for SftpStorage {
             }
         };
 
-        let mut fs = self.sftp().fs();
+        let mut fs = self.session(Operation::Upload, key)?.fs();
         if let Err(error) = self.run(Operation::Upload, key, fs.rename(&temp, &target)) {
             // Without the posix-rename extension, renaming onto an existing file fails; an
             // object already there has the same content.
@@ -346,7 +400,7 @@ impl Storage for SftpStorage {
 
 impl ShardListing for SftpStorage {
     fn stat(&self, key: &ObjectKey) -> Result<Option<u64>, Error> {
-        let mut fs = self.sftp().fs();
+        let mut fs = self.session(Operation::Check, key)?.fs();
         match self.handle.block_on(fs.metadata(self.object_path(key))) {
             Ok(metadata) => Ok(Some(metadata.len().unwrap_or(0))),
             Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => Ok(None),
@@ -356,12 +410,17 @@ impl ShardListing for SftpStorage {
 
     fn list_shard(&self, key: &ObjectKey) -> Result<HashMap<String, u64>, Error> {
         let target = self.object_path(key);
-        let dir = target.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
-        let mut fs = self.sftp().fs();
+        let dir = target
+            .rsplit_once('/')
+            .map_or("", |(dir, _)| dir)
+            .to_owned();
+        let mut fs = self.session(Operation::Check, key)?.fs();
         let listed = self.handle.block_on(async {
             let dir = match fs.open_dir(&dir).await {
                 Ok(dir) => dir,
-                Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => return Ok(HashMap::new()),
+                Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => {
+                    return Ok(HashMap::new())
+                }
                 Err(error) => return Err(error),
             };
             let mut entries = HashMap::new();

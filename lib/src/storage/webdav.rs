@@ -1,9 +1,9 @@
 //! WebDAV storages (`webdav://` over HTTP, `webdavs://` over HTTPS) through object_store's
 //! HTTP store, which creates missing parent collections with MKCOL.
 //!
-//! Authentication follows DVC: `token` sends `Authorization: Bearer`, and takes priority;
-//! `custom_auth_header` sends that header with `password` as its value; `user` and
-//! `password` (from the options or the URL) send HTTP Basic. `cert_path` and `key_path`
+//! Authentication follows DVC. `token` sends `Authorization: Bearer` and takes priority.
+//! Next, `custom_auth_header` sends that header with `password` as its value. Otherwise
+//! `user` and `password` (from the options or the URL) send HTTP Basic. `cert_path` and `key_path`
 //! name a PEM client certificate and key.
 //!
 //! Uploads go to a temporary name in the object's collection and are copied into place
@@ -50,7 +50,10 @@ impl std::fmt::Debug for WebDavSettings {
         f.debug_struct("WebDavSettings")
             .field("origin", &self.origin)
             .field("root", &self.root)
-            .field("auth", &self.auth.as_ref().map(|(name, _)| (name, redact::REDACTED)))
+            .field(
+                "auth",
+                &self.auth.as_ref().map(|(name, _)| (name, redact::REDACTED)),
+            )
             .field("verify_certificates", &self.verify_certificates)
             .field("ca_file", &self.ca_file)
             .field("client_certificate", &self.client_certificate)
@@ -82,7 +85,11 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<WebDavSettings, OpenErro
     let options = Options::new(remote);
     let (scheme, userinfo, host, path) = split_url(&remote.url)
         .ok_or_else(|| super::s3::invalid_url(remote, "expected webdav://HOST[:PORT]/PATH"))?;
-    let http_scheme = if scheme.eq_ignore_ascii_case("webdavs") { "https" } else { "http" };
+    let http_scheme = if scheme.eq_ignore_ascii_case("webdavs") {
+        "https"
+    } else {
+        "http"
+    };
 
     let (url_user, url_password) = match userinfo {
         Some(userinfo) => match userinfo.split_once(':') {
@@ -98,7 +105,10 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<WebDavSettings, OpenErro
         Some((AUTHORIZATION.as_str().to_owned(), format!("Bearer {token}")))
     } else if let Some(header) = options.get("custom_auth_header") {
         let Some(password) = &password else {
-            return Err(options.invalid("custom_auth_header", "password holds the header's value and is not set"));
+            return Err(options.invalid(
+                "custom_auth_header",
+                "password holds the header's value and is not set",
+            ));
         };
         Some((header.to_owned(), password.clone()))
     } else if let Some(user) = &user {
@@ -109,8 +119,12 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<WebDavSettings, OpenErro
             }
             None => String::new(),
         };
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        Some((AUTHORIZATION.as_str().to_owned(), format!("Basic {encoded}")))
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        Some((
+            AUTHORIZATION.as_str().to_owned(),
+            format!("Basic {encoded}"),
+        ))
     } else {
         None
     };
@@ -139,13 +153,21 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<WebDavSettings, OpenErro
 }
 
 /// Builds the store for `settings`.
-pub(crate) fn build(remote: &RemoteConfig, settings: &WebDavSettings) -> Result<CloudConfig, OpenError> {
+pub(crate) fn build(
+    remote: &RemoteConfig,
+    settings: &WebDavSettings,
+) -> Result<CloudConfig, OpenError> {
     let mut headers = HeaderMap::new();
     if let Some((name, value)) = &settings.auth {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| OpenError::client_message(remote, "custom_auth_header is not a valid header name"))?;
-        let mut value = HeaderValue::from_str(value)
-            .map_err(|_| OpenError::client_message(remote, "the authentication value is not a valid header value"))?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            OpenError::client_message(remote, "custom_auth_header is not a valid header name")
+        })?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
+            OpenError::client_message(
+                remote,
+                "the authentication value is not a valid header value",
+            )
+        })?;
         value.set_sensitive(true);
         headers.insert(name, value);
     }
@@ -180,7 +202,8 @@ pub(crate) fn build(remote: &RemoteConfig, settings: &WebDavSettings) -> Result<
                 .with_default_headers(headers);
             if let Some(path) = &settings.ca_file {
                 let pem = read_file(remote, path)?;
-                let certificate = object_store::Certificate::from_pem(&pem).map_err(|e| OpenError::client(remote, &e))?;
+                let certificate = object_store::Certificate::from_pem(&pem)
+                    .map_err(|e| OpenError::client(remote, &e))?;
                 client = client.with_root_certificate(certificate);
             }
             builder = builder.with_client_options(client);
@@ -234,7 +257,8 @@ impl HttpConnector for IdentityConnector {
             .connect_timeout(self.connect_timeout)
             .tls_danger_accept_invalid_certs(!self.verify_certificates);
         if let Some(ca) = &self.ca {
-            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(ca).map_err(generic)?);
+            builder =
+                builder.add_root_certificate(reqwest::Certificate::from_pem(ca).map_err(generic)?);
         }
         Ok(HttpClient::new(builder.build().map_err(generic)?))
     }

@@ -49,7 +49,9 @@ impl ShardListing for Counted {
 }
 
 fn keys(count: usize, tag: &str) -> Vec<ObjectKey> {
-    (0..count).map(|i| md5_key(format!("{tag} {i}").as_bytes())).collect()
+    (0..count)
+        .map(|i| md5_key(format!("{tag} {i}").as_bytes()))
+        .collect()
 }
 
 #[test]
@@ -109,6 +111,12 @@ fn wrong_size_counts_as_missing() {
     expected.insert(query[7], 11);
     expected.insert(query[31], 9);
 
-    assert_eq!(missing(&storage, &query, &expected, 2).expect("listed"), vec![query[7], query[31]]);
-    assert_eq!(missing(&storage, &query[..3], &HashMap::from([(query[1], 3)]), 2).expect("checked"), vec![query[1]]);
+    assert_eq!(
+        missing(&storage, &query, &expected, 2).expect("listed"),
+        vec![query[7], query[31]]
+    );
+    assert_eq!(
+        missing(&storage, &query[..3], &HashMap::from([(query[1], 3)]), 2).expect("checked"),
+        vec![query[1]]
+    );
 }

@@ -17,7 +17,10 @@ fn remote(url: &str, options: &[(&str, &str)]) -> RemoteConfig {
 }
 
 fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
@@ -62,7 +65,10 @@ fn options_map_to_settings() {
     assert_eq!(settings.sse_kms_key_id.as_deref(), Some("key-1"));
     assert_eq!(
         settings.headers,
-        BTreeMap::from([("x-amz-acl".to_owned(), "bucket-owner-full-control".to_owned())])
+        BTreeMap::from([(
+            "x-amz-acl".to_owned(),
+            "bucket-owner-full-control".to_owned()
+        )])
     );
     assert_eq!(settings.read_timeout, Duration::from_millis(7500));
     assert_eq!(settings.connect_timeout, Duration::from_secs(3));
@@ -72,12 +78,19 @@ fn options_map_to_settings() {
 
 #[test]
 fn endpoint_without_scheme_follows_use_ssl() {
-    let https = settings(&remote("s3://b", &[("endpointurl", "minio.local:9000")]), &env_of(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")])).expect("settings");
+    let https = settings(
+        &remote("s3://b", &[("endpointurl", "minio.local:9000")]),
+        &env_of(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]),
+    )
+    .expect("settings");
     assert_eq!(https.endpoint.as_deref(), Some("https://minio.local:9000"));
     assert!(!https.allow_http);
 
     let http = settings(
-        &remote("s3://b", &[("endpointurl", "minio.local:9000"), ("use_ssl", "false")]),
+        &remote(
+            "s3://b",
+            &[("endpointurl", "minio.local:9000"), ("use_ssl", "false")],
+        ),
         &env_of(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]),
     )
     .expect("settings");
@@ -95,12 +108,21 @@ fn environment_keys_come_after_options() {
     ]);
 
     let from_env = settings(&remote("s3://b/p", &[]), &env).expect("settings");
-    assert_eq!(from_env.keys, keys("env-id", "env-secret", Some("env-token")));
+    assert_eq!(
+        from_env.keys,
+        keys("env-id", "env-secret", Some("env-token"))
+    );
     assert_eq!(from_env.credentials, CredentialSource::Environment);
     assert_eq!(from_env.region, "ap-south-1");
 
     let from_options = settings(
-        &remote("s3://b/p", &[("access_key_id", "opt-id"), ("secret_access_key", "opt-secret")]),
+        &remote(
+            "s3://b/p",
+            &[
+                ("access_key_id", "opt-id"),
+                ("secret_access_key", "opt-secret"),
+            ],
+        ),
         &env,
     )
     .expect("settings");
@@ -122,7 +144,11 @@ fn profiles_come_from_the_shared_files() {
         "[default]\naws_access_key_id = def-id\naws_secret_access_key = def-secret\n\n\
          [work]\n# a comment\naws_access_key_id = work-id\naws_secret_access_key = work-secret\naws_session_token = work-token\n",
     );
-    let config = write(dir.path(), "config", "[default]\nregion = us-west-2\n[profile work]\nregion = eu-central-1\n");
+    let config = write(
+        dir.path(),
+        "config",
+        "[default]\nregion = us-west-2\n[profile work]\nregion = eu-central-1\n",
+    );
     let credentials_text = credentials.display().to_string();
     let config_text = config.display().to_string();
 
@@ -130,12 +156,22 @@ fn profiles_come_from_the_shared_files() {
     let named = settings(
         &remote(
             "s3://b",
-            &[("profile", "work"), ("credentialpath", &credentials_text), ("configpath", &config_text)],
+            &[
+                ("profile", "work"),
+                ("credentialpath", &credentials_text),
+                ("configpath", &config_text),
+            ],
         ),
-        &env_of(&[("AWS_ACCESS_KEY_ID", "env-id"), ("AWS_SECRET_ACCESS_KEY", "env-secret")]),
+        &env_of(&[
+            ("AWS_ACCESS_KEY_ID", "env-id"),
+            ("AWS_SECRET_ACCESS_KEY", "env-secret"),
+        ]),
     )
     .expect("settings");
-    assert_eq!(named.keys, keys("work-id", "work-secret", Some("work-token")));
+    assert_eq!(
+        named.keys,
+        keys("work-id", "work-secret", Some("work-token"))
+    );
     assert_eq!(named.region, "eu-central-1");
     assert_eq!(
         named.credentials,
@@ -159,12 +195,20 @@ fn profiles_come_from_the_shared_files() {
     std::fs::create_dir_all(dir.path().join(".aws")).expect("aws folder");
     std::fs::copy(&credentials, dir.path().join(".aws/credentials")).expect("copy");
     let home = dir.path().display().to_string();
-    let from_home = settings(&remote("s3://b", &[]), &env_of(&[("HOME", &home)])).expect("settings");
+    let from_home =
+        settings(&remote("s3://b", &[]), &env_of(&[("HOME", &home)])).expect("settings");
     assert_eq!(from_home.keys, keys("def-id", "def-secret", None));
     assert_eq!(from_home.region, "us-east-1");
 
     let missing = settings(
-        &remote("s3://b", &[("profile", "nope"), ("credentialpath", &credentials_text), ("configpath", &config_text)]),
+        &remote(
+            "s3://b",
+            &[
+                ("profile", "nope"),
+                ("credentialpath", &credentials_text),
+                ("configpath", &config_text),
+            ],
+        ),
         &env_of(&[]),
     )
     .expect_err("unknown profile");
@@ -176,10 +220,18 @@ fn profiles_come_from_the_shared_files() {
 
 #[test]
 fn no_credentials_with_metadata_disabled_is_an_error() {
-    let error = settings(&remote("s3://b", &[]), &env_of(&[("AWS_EC2_METADATA_DISABLED", "true")]))
-        .expect_err("no credentials");
-    assert!(matches!(error, OpenError::NoCredentials { .. }), "{error:?}");
-    assert!(error.to_string().starts_with("no credentials found for storage \"store\"; set access_key_id"));
+    let error = settings(
+        &remote("s3://b", &[]),
+        &env_of(&[("AWS_EC2_METADATA_DISABLED", "true")]),
+    )
+    .expect_err("no credentials");
+    assert!(
+        matches!(error, OpenError::NoCredentials { .. }),
+        "{error:?}"
+    );
+    assert!(error
+        .to_string()
+        .starts_with("no credentials found for storage \"store\"; set access_key_id"));
 
     let anonymous = settings(
         &remote("s3://b", &[("allow_anonymous_login", "true")]),
@@ -221,7 +273,12 @@ fn url_needs_a_bucket() {
 fn build_accepts_settings_without_network() {
     let remote = remote(
         "s3://bucket/p",
-        &[("endpointurl", "http://127.0.0.1:1"), ("access_key_id", "a"), ("secret_access_key", "b"), ("acl", "private")],
+        &[
+            ("endpointurl", "http://127.0.0.1:1"),
+            ("access_key_id", "a"),
+            ("secret_access_key", "b"),
+            ("acl", "private"),
+        ],
     );
     let settings = settings(&remote, &env_of(&[])).expect("settings");
     let config = build(&remote, &settings).expect("build");
