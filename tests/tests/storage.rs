@@ -415,7 +415,35 @@ fn unreachable_storage_fails_naming_objects() {
 
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
+    // One line per output object of the four experiments, each naming the object.
+    let failed: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("git-remote-exp: failed "))
+        .collect();
+    assert_eq!(failed.len(), 7, "{err}");
+    for id in [
+        "027eb2f74359ddea3f7ee4ec2f185514",
+        "288e4feb62b3b16fafc8a7177fa08d33.dir",
+        "452a1b235b527e7e0dac89b624c95d5e",
+        "79fc225acfaf3bf225c66aad62bc9bed.dir",
+        "ce226cd3bf1822244370a3f2fcccbbf5",
+        "f2734b9dd609ab883408396b30c565b7.dir",
+        "fa261d862f0fc7f5850b6c409f4feba5.dir",
+    ] {
+        assert_eq!(
+            failed
+                .iter()
+                .filter(|l| l.contains(&format!("({id})")))
+                .count(),
+            1,
+            "{id}: {err}"
+        );
+    }
     assert!(err.contains("failed to check object"), "{err}");
+    assert!(
+        err.contains("Service Unavailable") || err.contains("Internal Server Error"),
+        "{err}"
+    );
     assert!(err.contains("s3://dvc-test/unreachable"), "{err}");
     assert!(err.contains("[remote rejected]"), "{err}");
     assert!(proxy.requests() > 0);
@@ -600,6 +628,92 @@ fn large_objects_upload_in_parts() {
         .join("multipart")
         .join(key.layout_path());
     assert_eq!(md5_of(&on_disk), key.id.hex());
+}
+
+#[test]
+fn missing_objects_found_by_listing() {
+    let s3 = servers::s3s_fs();
+    let moto = servers::moto();
+    let rclone = servers::rclone_webdav();
+    let wsgidav = servers::wsgidav();
+    let azure = servers::azurite();
+    let s3_options = |port: u16| {
+        vec![
+            ("endpointurl", format!("http://127.0.0.1:{port}")),
+            ("access_key_id", servers::S3_KEY.to_owned()),
+            ("secret_access_key", servers::S3_SECRET.to_owned()),
+        ]
+    };
+    let dav_options = [
+        ("user", servers::DAV_USER.to_owned()),
+        ("password", servers::DAV_PASSWORD.to_owned()),
+    ];
+    let remotes = [
+        library_remote(
+            format!("s3://{}/listing", servers::BUCKET),
+            &s3_options(s3.port),
+        ),
+        library_remote(
+            format!("s3://{}/listing", servers::BUCKET),
+            &s3_options(moto.port),
+        ),
+        library_remote(
+            format!("webdav://127.0.0.1:{}/listing", rclone.port),
+            &dav_options,
+        ),
+        library_remote(
+            format!("webdav://127.0.0.1:{}/listing", wsgidav.port),
+            &dav_options,
+        ),
+        library_remote(
+            format!("azure://{}/listing", servers::CONTAINER),
+            &[(
+                "connection_string",
+                format!(
+                    "AccountName={a};AccountKey={k};BlobEndpoint=http://127.0.0.1:{p}/{a}",
+                    a = servers::AZURE_ACCOUNT,
+                    k = servers::AZURE_KEY,
+                    p = azure.port
+                ),
+            )],
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut present = Vec::new();
+    let mut absent = Vec::new();
+    let mut sizes = std::collections::HashMap::new();
+    for i in 0..40 {
+        let file = dir.path().join(format!("object-{i}"));
+        fs::write(&file, format!("listing test object {i}\n")).expect("write object");
+        let key = key_of(&file);
+        sizes.insert(key, fs::metadata(&file).expect("stat").len());
+        if i % 2 == 0 {
+            present.push((key, file));
+        } else {
+            absent.push(key);
+        }
+    }
+    // One stored object whose local copy is larger counts as missing too.
+    let resized = present[3].0;
+    sizes.insert(resized, 1000);
+    let query: Vec<ObjectKey> = present
+        .iter()
+        .map(|(key, _)| *key)
+        .chain(absent.iter().copied())
+        .collect();
+    let mut expected = vec![resized];
+    expected.extend(&absent);
+
+    for remote in remotes {
+        let storage = exp_lib::storage::open(&remote).expect("open storage");
+        for (key, file) in &present {
+            storage.put(key, file).expect("upload");
+        }
+
+        let missing = storage.missing(&query, &sizes, 4).expect("missing");
+
+        assert_eq!(missing, expected, "{}", remote.url);
+    }
 }
 
 #[test]
