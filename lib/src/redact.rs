@@ -41,6 +41,30 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
+/// A secret value whose `Debug` output is [`REDACTED`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// Registers `value` for redaction and wraps it.
+    pub fn new(value: impl Into<String>) -> Secret {
+        let value = value.into();
+        register(&value);
+        Secret(value)
+    }
+
+    /// Returns the secret itself, for the client that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +79,13 @@ mod tests {
             scrub("key hunter2-secret-longer and hunter2-secret, abc"),
             "key *** and ***, abc"
         );
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let secret = Secret::new("p4ssw0rd-debug");
+        assert_eq!(format!("{secret:?}"), "***");
+        assert_eq!(secret.expose(), "p4ssw0rd-debug");
+        assert_eq!(scrub("was p4ssw0rd-debug"), "was ***");
     }
 }

@@ -26,14 +26,15 @@ pub(crate) struct AzureSettings {
     pub container: String,
     pub root: String,
     pub account: Option<String>,
-    /// Shared key, registered for redaction.
-    pub account_key: Option<String>,
-    /// SAS token without a leading `?`, registered for redaction.
-    pub sas_token: Option<String>,
+    /// Shared key.
+    pub account_key: Option<redact::Secret>,
+    /// SAS token without a leading `?`.
+    pub sas_token: Option<redact::Secret>,
     pub endpoint: Option<String>,
     pub emulator: bool,
     pub anonymous: bool,
-    pub service_principal: Option<(String, String, String)>,
+    /// Tenant id, client id and client secret.
+    pub service_principal: Option<(String, String, redact::Secret)>,
     pub read_timeout: Duration,
     pub connect_timeout: Duration,
 }
@@ -81,16 +82,14 @@ pub(crate) fn settings(
         .get("accountkey")
         .cloned()
         .or_else(|| options.get("account_key").map(str::to_owned))
-        .or_else(|| env_nonempty("AZURE_STORAGE_KEY"));
+        .or_else(|| env_nonempty("AZURE_STORAGE_KEY"))
+        .map(redact::Secret::new);
     let sas_token = fields
         .get("sharedaccesssignature")
         .cloned()
         .or_else(|| options.get("sas_token").map(str::to_owned))
         .or_else(|| env_nonempty("AZURE_STORAGE_SAS_TOKEN"))
-        .map(|token| token.trim_start_matches('?').to_owned());
-    for secret in account_key.iter().chain(&sas_token) {
-        redact::register(secret);
-    }
+        .map(|token| redact::Secret::new(token.trim_start_matches('?')));
 
     let endpoint = match (fields.get("blobendpoint"), &account) {
         (Some(endpoint), _) => Some(endpoint.trim_end_matches('/').to_owned()),
@@ -110,9 +109,11 @@ pub(crate) fn settings(
         options.get("client_id"),
         options.get("client_secret"),
     ) {
-        (Some(tenant), Some(client), Some(secret)) => {
-            Some((tenant.to_owned(), client.to_owned(), secret.to_owned()))
-        }
+        (Some(tenant), Some(client), Some(secret)) => Some((
+            tenant.to_owned(),
+            client.to_owned(),
+            redact::Secret::new(secret),
+        )),
         _ => None,
     };
 
@@ -169,14 +170,14 @@ pub(crate) fn build(
             .with_allow_http(allow_http);
     }
     if let Some(key) = &settings.account_key {
-        builder = builder.with_access_key(key);
+        builder = builder.with_access_key(key.expose());
     } else if let Some(sas) = &settings.sas_token {
-        builder = builder.with_config(AzureConfigKey::SasKey, sas);
+        builder = builder.with_config(AzureConfigKey::SasKey, sas.expose());
     } else if let Some((tenant, client, secret)) = &settings.service_principal {
         builder = builder
             .with_tenant_id(tenant)
             .with_client_id(client)
-            .with_client_secret(secret);
+            .with_client_secret(secret.expose());
     } else if settings.anonymous {
         builder = builder.with_config(AzureConfigKey::SkipSignature, "true");
     }

@@ -91,8 +91,8 @@ pub(crate) struct S3Settings {
     /// `x-amz-server-side-encryption` value, such as `AES256` or `aws:kms`.
     pub sse: Option<String>,
     pub sse_kms_key_id: Option<String>,
-    /// Base64 customer key for SSE-C; redacted in Debug through the registry only.
-    pub sse_customer_key: Option<String>,
+    /// Base64 customer key for SSE-C.
+    pub sse_customer_key: Option<redact::Secret>,
     /// Extra request headers: the canned ACL or grants.
     pub headers: BTreeMap<String, String>,
     pub read_timeout: Duration,
@@ -271,7 +271,7 @@ pub(crate) fn settings(
 
     let sse = options.get("sse").map(str::to_owned);
     let sse_kms_key_id = options.get("sse_kms_key_id").map(str::to_owned);
-    let sse_customer_key = options.get("sse_customer_key").map(str::to_owned);
+    let sse_customer_key = options.get("sse_customer_key").map(redact::Secret::new);
     if let Some(algorithm) = options.get("sse_customer_algorithm") {
         if algorithm != "AES256" {
             return Err(options.invalid("sse_customer_algorithm", "only AES256 is supported"));
@@ -380,7 +380,7 @@ pub(crate) fn build(
         builder = builder.with_config(encryption_key("aws_sse_kms_key_id")?, key_id);
     }
     if let Some(key) = &settings.sse_customer_key {
-        builder = builder.with_ssec_encryption(key);
+        builder = builder.with_ssec_encryption(key.expose());
     }
     let store = builder.build().map_err(|e| client_error(&e))?;
 
