@@ -28,11 +28,11 @@ pub struct FaultPlan {
 /// A fault that happened, for the test's assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// A request answered with this status.
+    /// A request that got a response with this status.
     Status(u16),
     /// An upload cut off halfway.
     DroppedUpload,
-    /// An answer held back and dropped.
+    /// A response held back and dropped.
     Stalled,
 }
 
@@ -101,7 +101,7 @@ impl State {
         let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
         let mut reader = BufReader::new(client.try_clone().expect("clone client stream"));
 
-        // The request head, with `Connection` replaced so the upstream closes after answering.
+        // The request head, with `Connection` replaced so the upstream closes after its response.
         let mut head = Vec::new();
         let mut length = 0usize;
         let mut method = String::new();

@@ -314,6 +314,7 @@ impl CloudStorage {
                 }
                 hasher.update(&buffer[..n]);
                 if let Err(error) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                    let _ = writer.abort().await;
                     return Err(Failed::Store(error));
                 }
                 writer.write(&buffer[..n]);

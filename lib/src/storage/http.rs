@@ -1,9 +1,9 @@
 //! DVC's plain HTTP(S) remote (`http://` and `https://` URLs), through reqwest.
 //!
-//! It follows DVC's wire behaviour: an object exists when the response to a request for it has a
-//! status below 400, uploads are streamed with chunked transfer encoding using `method`
-//! (POST by default, or PUT), and nothing is ever listed, because such servers have no
-//! listing. `auth = basic` sends `user` and `password`, `auth = custom` sends the header
+//! It follows DVC's wire behaviour. An object exists when the response to a request for it
+//! has a status below 400. Uploads are streamed with chunked transfer encoding using `method`
+//! (POST by default, or PUT). Nothing is ever listed, because such servers have no listing.
+//! `auth = basic` sends `user` and `password`, `auth = custom` sends the header
 //! `custom_auth_header` with `password` as its value. Digest authentication is rejected,
 //! as DVC's HTTP plugin rejects it at use.
 //!

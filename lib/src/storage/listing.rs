@@ -8,8 +8,8 @@
 //! objects to a large storage checks them one by one, and a push of many objects lists.
 //!
 //! Stored sizes are compared with the expected ones, and a stored object of another size
-//! counts as missing. Nothing is remembered between calls, so a negative answer is
-//! always fresh.
+//! counts as missing. Nothing is remembered between calls, so every "absent" result
+//! comes from a request made in that call.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
