@@ -1,6 +1,6 @@
 //! How the binaries talk to the user: logs, progress bars and the one error message.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,10 +19,26 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| ScrubbedStderr)
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Writes log lines to stderr with every registered secret replaced, including secrets that a
+/// dependency or a server echoes back.
+struct ScrubbedStderr;
+
+impl Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(exp_lib::redact::scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 fn git_trace_enabled() -> bool {
@@ -34,7 +50,8 @@ fn git_trace_enabled() -> bool {
 
 /// Prints an error and its causes on one line, then any hints, as `prefix: message`.
 pub fn print_error(prefix: &str, error: &anyhow::Error, hints: &[&str]) {
-    eprintln!("{prefix}: {error:#}");
+    let message = exp_lib::redact::scrub(&format!("{error:#}"));
+    eprintln!("{prefix}: {message}");
     for hint in hints {
         eprintln!("hint: {hint}");
     }

@@ -92,13 +92,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// Returns true if and only if trying again may succeed: a read that was interrupted or
-    /// timed out, as a network stream passed to [`Cache::insert_reader`] may report.
+    /// Returns true if and only if trying again may succeed: a read that was interrupted,
+    /// timed out or lost its connection, as a network stream passed to
+    /// [`Cache::insert_reader`] may report.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Read { source, .. } => matches!(
                 source.kind(),
-                io::ErrorKind::Interrupted | io::ErrorKind::TimedOut
+                io::ErrorKind::Interrupted
+                    | io::ErrorKind::TimedOut
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::NotConnected
+                    | io::ErrorKind::UnexpectedEof
             ),
             _ => false,
         }

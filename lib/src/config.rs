@@ -179,6 +179,40 @@ impl RemoteConfig {
     pub fn redacted_url(&self) -> String {
         redact_url(&self.url)
     }
+
+    /// Resolves a path-valued option such as `keyfile` or `credentialpath` the way `url`
+    /// resolves: against the directory of `defined_in`, with `~` expanded.
+    ///
+    /// NOTE: the option may come from another config file than the `url`; DVC resolves it
+    /// against its own file, but only the `url`'s file is recorded here.
+    pub fn resolve_path(&self, value: &str) -> Option<PathBuf> {
+        resolve_local(value, &self.defined_in, home_dir(&env_var).as_deref())
+    }
+
+    /// Returns the values of secret options and the URL's password, for redaction.
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = self
+            .options
+            .iter()
+            .filter(|(key, value)| is_secret_option(key) && !value.is_empty())
+            .map(|(_, value)| value.clone())
+            .collect();
+        if let Some(password) = url_password(&self.url) {
+            secrets.push(password.to_owned());
+        }
+        secrets
+    }
+}
+
+/// Returns the password in the userinfo of `url`, if any.
+fn url_password(url: &str) -> Option<&str> {
+    let authority_start = url.find("://")? + 3;
+    let authority_end = url[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| authority_start + i);
+    let (userinfo, _) = url[authority_start..authority_end].rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    Some(password).filter(|password| !password.is_empty())
 }
 
 impl fmt::Debug for RemoteConfig {
@@ -375,7 +409,8 @@ fn parse_remote_section(section: &str) -> Option<&str> {
     quoted.strip_prefix('"')?.strip_suffix('"')
 }
 
-fn is_secret_option(key: &str) -> bool {
+/// Returns true if and only if the option `key` holds a secret such as a password or key.
+pub(crate) fn is_secret_option(key: &str) -> bool {
     SECRET_OPTIONS.contains(&key.to_ascii_lowercase().as_str())
 }
 

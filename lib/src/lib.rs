@@ -24,6 +24,7 @@ pub mod publish;
 pub mod pull;
 pub mod push;
 pub mod project;
+pub mod redact;
 pub mod refs;
 pub mod resolve;
 pub mod share;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::cache::Cache;
 use crate::config::{self, Config, ConfigFile, Level};
 use crate::git::{CommitId, Repo};
-use crate::storage::{LocalStorage, Storage};
+use crate::storage::Storage;
 
 /// Errors from opening a project or one of its storages.
 #[derive(Debug, thiserror::Error)]
@@ -23,14 +23,9 @@ pub enum Error {
         /// What needed the storage, such as "3 objects of refs/exps/...".
         what: String,
     },
-    /// The storage's URL scheme has no backend in this build.
-    #[error("storage {name:?} at {url} uses an unsupported scheme")]
-    UnsupportedScheme {
-        /// The storage name.
-        name: String,
-        /// The URL with credentials redacted.
-        url: String,
-    },
+    /// The storage could not be opened: unsupported scheme, invalid options, no credentials.
+    #[error(transparent)]
+    OpenStorage(#[from] crate::storage::OpenError),
 }
 
 /// The hint that goes with [`Error::NoDefaultStorage`].
@@ -114,16 +109,9 @@ impl Project {
             .or_else(|| self.config.default_remote())
     }
 
-    /// Opens the storage called `name`.
+    /// Opens the storage called `name` with the backend its URL scheme selects.
     pub fn open_storage(&self, name: &str) -> Result<Box<dyn Storage>, Error> {
         let remote = self.config.remote(name)?;
-        match remote.local_path() {
-            Some(path) => Ok(Box::new(LocalStorage::new(path))),
-            // TODO: S3, HTTP, WebDAV, SSH, GCS and Azure storages.
-            None => Err(Error::UnsupportedScheme {
-                name: remote.name.clone(),
-                url: remote.redacted_url(),
-            }),
-        }
+        Ok(crate::storage::open(&remote)?)
     }
 }

@@ -141,7 +141,15 @@ pub fn upload(
         candidates.insert(*key);
     }
 
-    let missing: HashSet<ObjectKey> = match storage.missing(&candidates.keys, options.jobs) {
+    // Sizes from the cache let the storage treat a stored object of another size as missing.
+    let expected_sizes: HashMap<ObjectKey, u64> = candidates
+        .keys
+        .iter()
+        .filter_map(|key| {
+            crate::atomic_write::regular_file_size(&cache.object_path(key)).map(|size| (*key, size))
+        })
+        .collect();
+    let missing: HashSet<ObjectKey> = match storage.missing(&candidates.keys, &expected_sizes, options.jobs) {
         Ok(missing) => missing.into_iter().collect(),
         Err(error) => {
             let message = error_chain(&error);

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod proxy;
+pub mod servers;
+
 /// Returns the directory holding freshly built `git-remote-exp` and `git-exp`.
 ///
 /// The binaries live in another package of the workspace, which cargo does not build for

@@ -41,8 +41,9 @@ fn run() -> anyhow::Result<()> {
     let git_dir = std::env::var_os("GIT_DIR").map(PathBuf::from);
     let bar = Bar::new(true);
     let stdout = io::stdout();
-    let stderr = io::stderr();
-    let mut session = Session::new(&url, git_dir, stdout.lock(), stderr.lock(), &bar)
+    // Not locked for the session's lifetime: worker threads write their log lines to stderr
+    // while the session runs, and would wait forever for a lock held by this thread.
+    let mut session = Session::new(&url, git_dir, stdout.lock(), io::stderr(), &bar)
         .with_context(|| format!("cannot start a session for {url}"))?;
     if let Some(jobs) = std::env::var("GIT_EXP_JOBS").ok().and_then(|j| j.parse().ok()) {
         session.set_jobs(jobs);

@@ -86,7 +86,15 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         for (name, members) in groups {
             let storage = project.open_storage(&name)?;
             let keys: Vec<ObjectKey> = members.iter().map(|(_, key)| *key).collect();
-            let absent = storage.missing(&keys, jobs(args.jobs))?;
+            // Sizes of cached objects let storage report a truncated copy as missing.
+            let sizes: std::collections::HashMap<ObjectKey, u64> = keys
+                .iter()
+                .filter_map(|key| {
+                    let size = std::fs::metadata(project.cache().object_path(key)).ok()?.len();
+                    Some((*key, size))
+                })
+                .collect();
+            let absent = storage.missing(&keys, &sizes, jobs(args.jobs))?;
             for (path, key) in &members {
                 let cached = in_cache(&project, path, key);
                 let stored = !absent.contains(key);

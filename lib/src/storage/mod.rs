@@ -1,9 +1,14 @@
 //! DVC remote storage behind one trait, in the same layout as the cache.
 //!
-//! A backend only checks, reads and writes single objects. Batching, ordering, retries and
-//! progress belong to the transfer engine, which retries only errors for which
-//! [`Error::is_retryable`] returns true.
+//! A backend checks, reads and writes single objects, and decides which of many objects it
+//! lacks. Batching, ordering and progress belong to the transfer engine, which retries only
+//! errors for which [`Error::is_retryable`] returns true. Network backends also retry single
+//! requests themselves, with backoff, before they report an error.
+//!
+//! [`open`] picks the backend from the remote's URL scheme: a plain path or `file://`,
+//! `s3://`, `azure://`, `gs://`, `http(s)://`, `webdav(s)://` or `ssh://`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -12,9 +17,22 @@ use std::sync::Mutex;
 
 use crate::object::ObjectKey;
 
+mod azure;
+mod cloud;
+mod gcs;
+mod http;
+mod listing;
 mod local;
+mod open;
+mod options;
+mod runtime;
+mod s3;
+mod sftp;
+mod stream;
+mod webdav;
 
 pub use local::LocalStorage;
+pub use open::{open, OpenError};
 
 /// The storage operation that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +138,58 @@ pub enum Error {
     },
 }
 
+/// A backend's error message with its causes, registered secrets already removed.
+#[derive(Debug)]
+pub struct RemoteError(String);
+
+/// Maximum length of a kept message, in characters. Servers put whole HTML pages into error bodies,
+/// and object_store repeats them for each level of its error chain.
+const MAX_REMOTE_MESSAGE: usize = 600;
+
+impl RemoteError {
+    /// Captures `error` and its sources as one scrubbed line.
+    pub fn new(error: &(dyn std::error::Error + 'static)) -> RemoteError {
+        RemoteError::message(&crate::transfer::error_chain(error))
+    }
+
+    /// Wraps a message written by this crate, scrubbing it as well.
+    pub fn message(text: &str) -> RemoteError {
+        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut scrubbed = crate::redact::scrub(&one_line);
+        if let Some((cut, _)) = scrubbed.char_indices().nth(MAX_REMOTE_MESSAGE) {
+            scrubbed.truncate(cut);
+            scrubbed.push_str(" ...");
+        }
+        RemoteError(scrubbed)
+    }
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RemoteError {}
+
 impl Error {
+    /// Builds [`Error::Backend`] from a network or protocol error, with secrets removed.
+    pub fn backend(
+        operation: Operation,
+        key: &ObjectKey,
+        storage: String,
+        retryable: bool,
+        source: RemoteError,
+    ) -> Error {
+        Error::Backend {
+            operation,
+            key: *key,
+            storage,
+            retryable,
+            source: Box::new(source),
+        }
+    }
+
     /// Builds [`Error::PermissionDenied`] or [`Error::Io`] from an I/O error at `path`.
     pub fn io(
         operation: Operation,
@@ -184,14 +253,25 @@ pub trait Storage: Send + Sync {
     /// Returns the storage's location for messages; it never contains credentials.
     fn describe(&self) -> String;
 
-    /// Returns true if and only if the storage holds the object.
+    /// Returns true if and only if the storage contains the object.
     fn contains(&self, key: &ObjectKey) -> Result<bool, Error>;
 
     /// Returns the keys the storage does not hold, in input order.
     ///
-    /// The default checks each key with [`Storage::contains`] on `jobs` threads and returns
-    /// the first error; backends that can list prefixes may do better.
-    fn missing(&self, keys: &[ObjectKey], jobs: usize) -> Result<Vec<ObjectKey>, Error> {
+    /// `expected_sizes` gives the size of an object where the caller knows it. A backend
+    /// that learns the stored size reports an object whose size differs as missing, so a
+    /// truncated object is uploaded again. Results are never cached between calls.
+    ///
+    /// The default checks each key with [`Storage::contains`] on `jobs` threads, ignores
+    /// the sizes and returns the first error. Network backends list shard prefixes when
+    /// that takes fewer requests than checking each key.
+    fn missing(
+        &self,
+        keys: &[ObjectKey],
+        expected_sizes: &HashMap<ObjectKey, u64>,
+        jobs: usize,
+    ) -> Result<Vec<ObjectKey>, Error> {
+        let _ = expected_sizes;
         missing_by_contains(self, keys, jobs)
     }
 

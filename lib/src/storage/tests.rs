@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -237,13 +238,13 @@ fn missing_keeps_input_order() {
 
     for jobs in [0, 1, 4, 64] {
         assert_eq!(
-            storage.missing(&keys, jobs).expect("missing"),
+            storage.missing(&keys, &HashMap::new(), jobs).expect("missing"),
             absent.to_vec(),
             "jobs {jobs}"
         );
     }
     assert_eq!(
-        storage.missing(&[], 4).expect("no keys"),
+        storage.missing(&[], &HashMap::new(), 4).expect("no keys"),
         Vec::<ObjectKey>::new()
     );
 }
@@ -288,7 +289,7 @@ fn missing_returns_first_check_error() {
     };
     let keys = [md5_key(b"a"), bad, md5_key(b"c")];
 
-    let error = storage.missing(&keys, 2).expect_err("check error");
+    let error = storage.missing(&keys, &HashMap::new(), 2).expect_err("check error");
 
     assert_eq!(*error.key(), bad);
     assert!(error.is_retryable());

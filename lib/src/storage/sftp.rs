@@ -1,0 +1,444 @@
+//! SSH storages (`ssh://[user@]host[:port]/path`) over SFTP, through the user's own `ssh`.
+//!
+//! The connection is an OpenSSH control master started with the `ssh` binary, so
+//! `~/.ssh/config`, agents, `ProxyJump` and known hosts work as they do for `git`. DVC's
+//! `user`, `port` and `keyfile` options override the URL and the ssh config. Password
+//! authentication is rejected: `ssh` runs in batch mode here because the helper's standard
+//! input belongs to git, so use a key, an agent or the ssh config instead.
+//!
+//! Uploads go to a temporary name in the object's directory (`.NAME.RANDOM.tmp`) and are
+//! renamed into place after their MD5 matched.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use openssh::{ControlPersist, KnownHosts, SessionBuilder};
+use openssh_sftp_client::error::SftpErrorKind;
+use openssh_sftp_client::{Error as SftpError, Sftp, SftpOptions};
+use tokio::runtime::Handle;
+
+use super::cloud::rand_u64;
+use super::listing::{self, ShardListing};
+use super::options::Options;
+use super::stream::BlockingStream;
+use super::webdav::split_url;
+use super::{Error, OpenError, Operation, RemoteError, Storage};
+use crate::config::RemoteConfig;
+use crate::object::{Hasher, ObjectKey};
+
+/// Bytes per SFTP read or write request batch.
+const CHUNK: usize = 256 * 1024;
+
+/// Seconds an idle control master lingers if this process dies without closing it.
+const MASTER_IDLE_SECONDS: usize = 60;
+
+/// Everything the SSH connection is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SftpSettings {
+    pub host: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub keyfile: Option<PathBuf>,
+    /// Absolute path of the storage on the server, without a trailing slash.
+    pub root: String,
+    pub connect_timeout: Duration,
+    pub inactivity: Duration,
+}
+
+/// Derives the connection settings from `remote`.
+pub(crate) fn settings(remote: &RemoteConfig) -> Result<SftpSettings, OpenError> {
+    let options = Options::new(remote);
+    let (_, userinfo, authority, path) = split_url(&remote.url)
+        .ok_or_else(|| super::s3::invalid_url(remote, "expected ssh://[USER@]HOST[:PORT]/PATH"))?;
+    if userinfo.is_some_and(|u| u.contains(':')) || options.get("password").is_some() {
+        return Err(options.unsupported(
+            "password",
+            "password authentication is not supported over ssh; use keyfile, an ssh agent or ~/.ssh/config",
+        ));
+    }
+    if options.bool("ask_password")?.unwrap_or(false) {
+        return Err(options.unsupported(
+            "ask_password",
+            "password authentication is not supported over ssh; use keyfile, an ssh agent or ~/.ssh/config",
+        ));
+    }
+
+    let (host, url_port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| super::s3::invalid_url(remote, "the port is not a number"))?;
+            (host.trim_matches(['[', ']']).to_owned(), Some(port))
+        }
+        _ => (authority.trim_matches(['[', ']']).to_owned(), None),
+    };
+    let port = match options.get("port") {
+        Some(port) => Some(
+            port.parse::<u16>()
+                .map_err(|_| options.invalid("port", "expected a port number"))?,
+        ),
+        None => url_port,
+    };
+    let root = path.trim_end_matches('/').to_owned();
+    if root.is_empty() {
+        return Err(super::s3::invalid_url(
+            remote,
+            "the path on the server is missing",
+        ));
+    }
+
+    Ok(SftpSettings {
+        host,
+        user: options
+            .get("user")
+            .map(str::to_owned)
+            .or(userinfo.map(str::to_owned)),
+        port,
+        keyfile: options.path("keyfile"),
+        root,
+        connect_timeout: options
+            .seconds("timeout")?
+            .unwrap_or(super::options::DEFAULT_CONNECT_TIMEOUT),
+        inactivity: options.read_timeout(&["read_timeout", "timeout"])?,
+    })
+}
+
+/// A DVC remote on an SFTP server.
+pub(crate) struct SftpStorage {
+    sftp: Option<Sftp>,
+    settings: SftpSettings,
+    location: String,
+    handle: Handle,
+    /// Directories known to exist, so later uploads into them skip creating them.
+    created: Mutex<HashSet<String>>,
+    /// Holds the control socket; removed after the session is closed.
+    _control_dir: tempfile::TempDir,
+}
+
+impl SftpStorage {
+    /// Starts the ssh control master and the SFTP subsystem.
+    pub(crate) fn connect(
+        remote: &RemoteConfig,
+        settings: SftpSettings,
+        handle: Handle,
+    ) -> Result<SftpStorage, OpenError> {
+        let control_dir = tempfile::Builder::new()
+            .prefix("git-exp-ssh-")
+            .tempdir()
+            .map_err(|e| OpenError::client(remote, &e))?;
+        let mut builder = SessionBuilder::default();
+        builder
+            .known_hosts_check(KnownHosts::Add)
+            .control_directory(control_dir.path())
+            .control_persist(ControlPersist::IdleFor(
+                std::num::NonZeroUsize::new(MASTER_IDLE_SECONDS)
+                    .unwrap_or(std::num::NonZeroUsize::MIN),
+            ))
+            .connect_timeout(settings.connect_timeout)
+            .server_alive_interval(Duration::from_secs(15));
+        if let Some(user) = &settings.user {
+            builder.user(user.clone());
+        }
+        if let Some(port) = settings.port {
+            builder.port(port);
+        }
+        if let Some(keyfile) = &settings.keyfile {
+            builder.keyfile(keyfile);
+        }
+
+        let sftp = handle
+            .block_on(async {
+                let session = builder.connect_mux(&settings.host).await?;
+                Sftp::from_session(session, SftpOptions::new()).await
+            })
+            .map_err(|e| OpenError::client(remote, &e))?;
+        tracing::debug!(host = %settings.host, root = %settings.root, "opened ssh storage");
+        Ok(SftpStorage {
+            sftp: Some(sftp),
+            settings,
+            location: remote.redacted_url(),
+            handle,
+            created: Mutex::new(HashSet::new()),
+            _control_dir: control_dir,
+        })
+    }
+
+    /// Returns the SFTP session, which is closed only when the storage is dropped.
+    fn session(&self, operation: Operation, key: &ObjectKey) -> Result<&Sftp, Error> {
+        self.sftp.as_ref().ok_or_else(|| {
+            Error::backend(
+                operation,
+                key,
+                self.describe(),
+                false,
+                RemoteError::message("the ssh session is closed"),
+            )
+        })
+    }
+
+    fn object_path(&self, key: &ObjectKey) -> String {
+        format!("{}/{}", self.settings.root, key.layout_path())
+    }
+
+    fn error(&self, operation: Operation, key: &ObjectKey, error: &SftpError) -> Error {
+        let retryable =
+            matches!(error, SftpError::IOError(e) if e.kind() == io::ErrorKind::TimedOut);
+        Error::backend(
+            operation,
+            key,
+            self.describe(),
+            retryable,
+            RemoteError::new(error),
+        )
+    }
+
+    fn timed_out(&self, operation: Operation, key: &ObjectKey) -> Error {
+        Error::backend(
+            operation,
+            key,
+            self.describe(),
+            true,
+            RemoteError::message(&format!(
+                "no progress for {} s",
+                self.settings.inactivity.as_secs_f64()
+            )),
+        )
+    }
+
+    /// Runs one SFTP request with the inactivity timeout.
+    fn run<T>(
+        &self,
+        operation: Operation,
+        key: &ObjectKey,
+        request: impl std::future::Future<Output = Result<T, SftpError>>,
+    ) -> Result<T, Error> {
+        let inactivity = self.settings.inactivity;
+        match self
+            .handle
+            .block_on(async { tokio::time::timeout(inactivity, request).await })
+        {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(self.error(operation, key, &error)),
+            Err(_) => Err(self.timed_out(operation, key)),
+        }
+    }
+
+    /// Creates `dir` and its missing parents below the storage root's parent.
+    fn create_dirs(&self, key: &ObjectKey, dir: &str) -> Result<(), Error> {
+        if self
+            .created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(dir)
+        {
+            return Ok(());
+        }
+        let mut fs = self.session(Operation::Upload, key)?.fs();
+        let exists = self.handle.block_on(fs.metadata(dir)).is_ok();
+        if !exists {
+            let mut path = String::new();
+            for part in dir.split('/').filter(|p| !p.is_empty()) {
+                path.push('/');
+                path.push_str(part);
+                // Fails for directories that exist, which is fine; the check below decides.
+                let _ = self.handle.block_on(fs.create_dir(&path));
+            }
+            self.run(Operation::Upload, key, fs.metadata(dir))?;
+        }
+        self.created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(dir.to_owned());
+        Ok(())
+    }
+
+    fn remove_quietly(&self, path: &str) {
+        let Some(sftp) = &self.sftp else { return };
+        let mut fs = sftp.fs();
+        if let Err(error) = self.handle.block_on(fs.remove_file(path)) {
+            tracing::debug!(path, error = %RemoteError::new(&error), "failed to remove temporary file");
+        }
+    }
+
+    /// Writes the verified bytes of `source` to `temp`.
+    fn write_temp(&self, key: &ObjectKey, source: &Path, temp: &str) -> Result<u64, Error> {
+        let read_source = |e| Error::ReadSource {
+            key: *key,
+            storage: self.describe(),
+            path: source.to_path_buf(),
+            source: e,
+        };
+        let mut local = File::open(source).map_err(read_source)?;
+        let mut remote = self.run(
+            Operation::Upload,
+            key,
+            self.session(Operation::Upload, key)?
+                .options()
+                .write(true)
+                .create_new(true)
+                .open(temp),
+        )?;
+        let mut hasher = Hasher::new(key.kind);
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            let n = match local.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_source(e)),
+            };
+            hasher.update(&buffer[..n]);
+            self.run(Operation::Upload, key, remote.write_all(&buffer[..n]))?;
+        }
+        self.run(Operation::Upload, key, remote.close())?;
+        let size = hasher.len();
+        let digest = hasher.finish();
+        if !key.id.matches_digest(digest) {
+            return Err(Error::Corrupt {
+                key: *key,
+                storage: self.describe(),
+                path: source.to_path_buf(),
+                actual: hex::encode(digest),
+            });
+        }
+        Ok(size)
+    }
+}
+
+impl Drop for SftpStorage {
+    fn drop(&mut self) {
+        // Closing the SFTP session also closes the ssh session and its control master.
+        if let Some(sftp) = self.sftp.take() {
+            if let Err(error) = self.handle.block_on(sftp.close()) {
+                tracing::debug!(error = %RemoteError::new(&error), "failed to close the ssh session");
+            }
+        }
+    }
+}
+
+impl Storage for SftpStorage {
+    fn describe(&self) -> String {
+        self.location.clone()
+    }
+
+    fn contains(&self, key: &ObjectKey) -> Result<bool, Error> {
+        Ok(self.stat(key)?.is_some())
+    }
+
+    fn missing(
+        &self,
+        keys: &[ObjectKey],
+        expected_sizes: &HashMap<ObjectKey, u64>,
+        jobs: usize,
+    ) -> Result<Vec<ObjectKey>, Error> {
+        listing::missing(self, keys, expected_sizes, jobs)
+    }
+
+    fn open(&self, key: &ObjectKey) -> Result<Box<dyn Read + Send>, Error> {
+        let path = self.object_path(key);
+        let sftp = self.session(Operation::Download, key)?;
+        let file = match self.handle.block_on(sftp.open(&path)) {
+            Ok(file) => file,
+            Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => {
+                return Err(Error::NotFound {
+                    key: *key,
+                    storage: self.describe(),
+                })
+            }
+            Err(error) => return Err(self.error(Operation::Download, key, &error)),
+        };
+        let chunks = futures::stream::try_unfold(file, |mut file| async move {
+            let chunk = file
+                .read(CHUNK as u32, BytesMut::with_capacity(CHUNK))
+                .await
+                .map_err(|e| {
+                    io::Error::new(io::ErrorKind::ConnectionAborted, RemoteError::new(&e))
+                })?;
+            Ok(chunk.map(|bytes| (Bytes::from(bytes), file)))
+        })
+        .boxed();
+        Ok(Box::new(BlockingStream::new(
+            self.handle.clone(),
+            chunks,
+            self.settings.inactivity,
+        )))
+    }
+
+    fn put(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error> {
+        let target = self.object_path(key);
+        let (dir, name) = target.rsplit_once('/').unwrap_or(("", target.as_str()));
+        self.create_dirs(key, dir)?;
+
+        let temp = format!("{dir}/.{name}.{:016x}.tmp", rand_u64());
+        let size = match self.write_temp(key, source, &temp) {
+            Ok(size) => size,
+            Err(error) => {
+                self.remove_quietly(&temp);
+                return Err(error);
+            }
+        };
+
+        let mut fs = self.session(Operation::Upload, key)?.fs();
+        if let Err(error) = self.run(Operation::Upload, key, fs.rename(&temp, &target)) {
+            // Without the posix-rename extension, renaming onto an existing file fails; an
+            // object already there has the same content.
+            self.remove_quietly(&temp);
+            if self.stat(key)?.is_none() {
+                return Err(error);
+            }
+        }
+        tracing::debug!(object = %key, size, storage = %self.location, "stored object");
+        Ok(size)
+    }
+}
+
+impl ShardListing for SftpStorage {
+    fn stat(&self, key: &ObjectKey) -> Result<Option<u64>, Error> {
+        let mut fs = self.session(Operation::Check, key)?.fs();
+        match self.handle.block_on(fs.metadata(self.object_path(key))) {
+            Ok(metadata) => Ok(Some(metadata.len().unwrap_or(0))),
+            Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => Ok(None),
+            Err(error) => Err(self.error(Operation::Check, key, &error)),
+        }
+    }
+
+    fn list_shard(&self, key: &ObjectKey) -> Result<HashMap<String, u64>, Error> {
+        let target = self.object_path(key);
+        let dir = target
+            .rsplit_once('/')
+            .map_or("", |(dir, _)| dir)
+            .to_owned();
+        let mut fs = self.session(Operation::Check, key)?.fs();
+        let listed = self.handle.block_on(async {
+            let dir = match fs.open_dir(&dir).await {
+                Ok(dir) => dir,
+                Err(SftpError::SftpError(SftpErrorKind::NoSuchFile, _)) => {
+                    return Ok(HashMap::new())
+                }
+                Err(error) => return Err(error),
+            };
+            let mut entries = HashMap::new();
+            let mut stream = Box::pin(dir.read_dir());
+            while let Some(entry) = stream.next().await {
+                let entry = entry?;
+                let name = entry.filename().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    continue;
+                }
+                entries.insert(name, entry.metadata().len().unwrap_or(0));
+            }
+            Ok(entries)
+        });
+        listed.map_err(|error| self.error(Operation::Check, key, &error))
+    }
+
+    fn location(&self) -> String {
+        self.describe()
+    }
+}
