@@ -223,20 +223,20 @@ fn remote_commands_write_dvc_config_bytes() {
     let output = sandbox.exp(&repo, &["remote", "add", "-d", "MyStore", "s3://bucket/path"]);
     assert_eq!(stdout(&output), "Setting 'mystore' as a default remote.\n");
     sandbox.exp(&repo, &["remote", "modify", "mystore", "jobs", "8"]);
-    sandbox.exp(&repo, &["remote", "modify", "MyStore", "type", "hardlink,symlink"]);
+    sandbox.exp(&repo, &["remote", "modify", "MyStore", "profile", "dev,ops"]);
     assert_eq!(
         config(),
-        "[core]\n    remote = mystore\n['remote \"mystore\"']\n    url = s3://bucket/path\n    jobs = 8\n    type = \"hardlink,symlink\"\n"
+        "[core]\n    remote = mystore\n['remote \"mystore\"']\n    url = s3://bucket/path\n    jobs = 8\n    profile = \"dev,ops\"\n"
     );
 
     sandbox.exp(
         &repo,
-        &["remote", "modify", "--local", "mystore", "password", "s3cr#t; x"],
+        &["remote", "modify", "--local", "mystore", "secret_access_key", "s3cr#t; x"],
     );
     sandbox.exp(&repo, &["remote", "add", "--local", "-d", "l2", "../r2"]);
     assert_eq!(
         local(),
-        "[core]\n    remote = l2\n['remote \"mystore\"']\n    password = \"s3cr#t; x\"\n['remote \"l2\"']\n    url = ../../r2\n"
+        "[core]\n    remote = l2\n['remote \"mystore\"']\n    secret_access_key = \"s3cr#t; x\"\n['remote \"l2\"']\n    url = ../../r2\n"
     );
 
     let dvc_dir = repo.join(".dvc");
@@ -258,11 +258,11 @@ fn remote_commands_write_dvc_config_bytes() {
     sandbox.exp(&repo, &["remote", "rename", "mystore", "store2"]);
     assert_eq!(
         config(),
-        "[core]\n    remote = store2\n['remote \"store2\"']\n    url = s3://bucket/path\n    type = \"hardlink,symlink\"\n"
+        "[core]\n    remote = store2\n['remote \"store2\"']\n    url = s3://bucket/path\n    profile = \"dev,ops\"\n"
     );
 
     sandbox.exp(&repo, &["remote", "remove", "--local", "l2"]);
-    assert_eq!(local(), "['remote \"mystore\"']\n    password = \"s3cr#t; x\"\n");
+    assert_eq!(local(), "['remote \"mystore\"']\n    secret_access_key = \"s3cr#t; x\"\n");
     assert_eq!(stdout(&sandbox.exp(&repo, &["remote", "default"])), "store2\n");
     assert_eq!(
         stdout(&sandbox.exp(&repo, &["remote", "list"])),
@@ -272,7 +272,7 @@ fn remote_commands_write_dvc_config_bytes() {
     sandbox.exp(&repo, &["remote", "default", "--unset"]);
     assert_eq!(
         config(),
-        "['remote \"store2\"']\n    url = s3://bucket/path\n    type = \"hardlink,symlink\"\n"
+        "['remote \"store2\"']\n    url = s3://bucket/path\n    profile = \"dev,ops\"\n"
     );
     let output = sandbox.exp_result(&repo, &["remote", "default"]);
     assert_eq!(output.status.code(), Some(1));
