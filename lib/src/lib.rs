@@ -13,6 +13,7 @@ pub mod collect;
 pub mod config;
 pub mod git;
 pub mod helper;
+pub mod hooks;
 pub mod link;
 pub mod manifest;
 pub mod metafile;
