@@ -19,6 +19,9 @@ pub use gix::ObjectId as CommitId;
 /// start another round of uploads.
 pub const GUARD_ENV: &str = "GIT_REMOTE_EXP_ACTIVE";
 
+/// Memory for decoded objects that the repository keeps for reuse.
+const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Variables that tie a git process to one repository; cleared before running git anywhere.
 const LOCAL_ENV_VARS: [&str; 12] = [
     "GIT_DIR",
@@ -145,7 +148,10 @@ impl Repo {
         Ok(repo)
     }
 
-    fn from_gix(inner: gix::Repository) -> Repo {
+    fn from_gix(mut inner: gix::Repository) -> Repo {
+        // Planning a push reads the same commits once per ref that reaches them; decoding
+        // each again dominated the cost of pushing thousands of refs.
+        inner.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
         let git_dir = absolute(inner.git_dir());
         let work_tree = inner.workdir().map(absolute);
         Repo {

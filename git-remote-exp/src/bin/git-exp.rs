@@ -23,6 +23,12 @@ enum Commands {
     Checkout(cmd::checkout::Args),
     /// Download the objects of revisions' DVC outputs into the cache.
     Fetch(cmd::fetch::Args),
+    /// Run the work of a git hook; the hooks that `git exp install` writes call this.
+    Hook(cmd::hook::Args),
+    /// Install the hooks that make ordinary remotes move experiment data, and fetch experiments.
+    Install(cmd::install::Args),
+    /// Remove git-exp's hooks and the refspecs install added, restoring chained hooks.
+    Uninstall(cmd::uninstall::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +37,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Commands::Checkout(args) => cmd::checkout::run(&cli.global, args),
         Commands::Fetch(args) => cmd::fetch::run(&cli.global, args),
+        Commands::Hook(args) => cmd::hook::run(&cli.global, args),
+        Commands::Install(args) => cmd::install::run(&cli.global, args),
+        Commands::Uninstall(args) => cmd::uninstall::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,9 @@ use exp_lib::share;
 
 pub mod checkout;
 pub mod fetch;
+pub mod hook;
+pub mod install;
+pub mod uninstall;
 
 /// Options every subcommand accepts.
 #[derive(Debug, Clone, Copy, clap::Args)]
