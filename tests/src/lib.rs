@@ -186,7 +186,7 @@ pub fn succeed_with_input(command: &mut Command, input: &[u8]) -> Output {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     let mut stdin = child.stdin.take().expect("piped stdin");
-    // A writer thread keeps a command that answers before reading all input from blocking.
+    // A writer thread keeps a command that exits before reading all input from blocking.
     let input = input.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
     let output = child.wait_with_output().expect("command output");

@@ -72,7 +72,8 @@ fn write_script(path: &Path, body: &str) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod script");
 }
 
-/// Replaces the storage folder with a regular file, which nobody can write objects into.
+/// Replaces the storage folder with a regular file, so that no object can be written into
+/// it, even by root, who ignores directory permissions.
 fn block_storage(storage: &Path) {
     if storage.exists() {
         fs::remove_dir_all(storage).expect("remove storage");
@@ -350,9 +351,9 @@ fn push_of_3000_refs_uploads_once() {
     sandbox.git(&project, &["update-ref", "-d", "refs/heads/bulk-scratch"]);
     sandbox.exp(&project, &["install"]);
 
-    // Pushing to the URL rather than to `origin` leaves out git's update of 3,000 local
-    // refs that the fetch refspec maps the pushed ones to, one reference-transaction
-    // hook run each, so that the time measured is the pre-push hook's and git's.
+    // A push to `origin` would also update the 3,000 local refs that the fetch refspec maps
+    // the pushed ones to, with two reference-transaction hook runs each. Pushing to the URL
+    // leaves that out, so the time measured is the pre-push hook's and git's.
     let start = Instant::now();
     let refspec = format!("{FIRST_BASELINE}/bulk-*:{FIRST_BASELINE}/bulk-*");
     let output = sandbox.git(&project, &["push", "../origin.git", &refspec]);
@@ -652,4 +653,54 @@ fn global_install_reaches_new_clones() {
     let unset = sandbox.git_result(sandbox.path(), &["config", "--global", "init.templateDir"]);
     assert_eq!(unset.status.code(), Some(1));
     assert!(!template.exists());
+}
+
+#[test]
+fn force_install_replaces_foreign_hook() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    let hooks = project.join(".git/hooks");
+    write_script(&hooks.join("post-checkout"), "#!/bin/sh\nexit 0\n");
+
+    let output = sandbox.exp(&project, &["install", "--force"]);
+    assert!(
+        stdout(&output).contains("post-checkout          installed over the existing hook"),
+        "{}",
+        stdout(&output)
+    );
+    let hook = fs::read_to_string(hooks.join("post-checkout")).expect("hook");
+    assert!(hook.contains("# git-exp hook shim, version 1"), "{hook}");
+    assert!(!hooks.join("post-checkout.before-git-exp").exists());
+}
+
+#[test]
+fn exported_git_dir_is_honoured() {
+    let sandbox = Sandbox::new();
+    let fixture = seed_with_hooks(&sandbox);
+    let origin = fixture.join("origin.git");
+    // The user's current directory is outside the repository, as git leaves it for hooks
+    // when GIT_DIR and GIT_WORK_TREE are exported.
+    let git = |args: &[&str]| {
+        succeed(
+            sandbox
+                .command("git", sandbox.path())
+                .env("GIT_DIR", "seed-project/project/.git")
+                .env("GIT_WORK_TREE", "seed-project/project")
+                .args(args),
+        )
+    };
+
+    let output = git(&["push", &origin.display().to_string(), EXP_WIDE]);
+    assert!(
+        stderr(&output).contains(&format!("git-exp: uploaded {EXP_WIDE_OBJECTS} objects")),
+        "{}",
+        stderr(&output)
+    );
+    assert!(remote_exp_refs(&sandbox, &fixture, "origin.git").contains(EXP_WIDE));
+
+    let output = git(&["checkout", "--quiet", EXP_WIDE]);
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    assert_workspace_matches(&fixture.join("project"), &fixture.join("expected/b53a31b-exp-wide.md5"));
+    assert!(!sandbox.path().join("predictions.csv").exists());
 }

@@ -1,10 +1,11 @@
 //! `git exp install` and `git exp uninstall`: hook shims and refspecs.
 //!
 //! Install, for one repository (the default) or for every new clone and init:
-//! 1. Find the hooks directory git really uses: `git rev-parse --git-path hooks`, which
-//!    honours `core.hooksPath` and linked worktrees; for `--global` and `--system`, that
-//!    scope's `core.hooksPath`, else its `init.templateDir`, else a template directory that
-//!    install creates and sets as `init.templateDir`.
+//! 1. Find the hooks directory git really uses. For a repository that is
+//!    `git rev-parse --git-path hooks`, which honours `core.hooksPath` and linked
+//!    worktrees. For `--global` and `--system` it is that scope's `core.hooksPath`, else
+//!    the `hooks` folder of its `init.templateDir`, else that of a template directory
+//!    which install creates and sets as `init.templateDir`.
 //! 2. Plan every hook before writing any: a shim of ours is upgraded in place, a missing
 //!    hook is written, and a foreign hook is chained (renamed to `<hook>.before-git-exp`,
 //!    which the shim runs first), replaced with `force`, or left alone with `manual`.
@@ -102,7 +103,7 @@ fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(std::io::Error)
     move |source| Error::Io { operation, path, source }
 }
 
-/// Which configuration install and uninstall change.
+/// The configuration that install and uninstall change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// One repository: its hooks directory and its remotes.
@@ -144,16 +145,16 @@ pub struct Options {
     pub remotes: Vec<String>,
 }
 
-/// Where the hooks go and why there.
+/// The hooks directory and the setting that chose it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     /// The absolute hooks directory.
     pub dir: PathBuf,
-    /// What chose it.
+    /// The setting that chose it.
     pub source: Source,
 }
 
-/// What chose the hooks directory.
+/// The setting that chose the hooks directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// The repository's own `hooks` directory.
@@ -173,7 +174,7 @@ pub enum Source {
     },
 }
 
-/// What a hook file holds.
+/// The kind of content of a hook file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookState {
     /// No file.
@@ -229,7 +230,7 @@ pub fn chained_path(hook_path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// What install did with one hook.
+/// The action install took for one hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookAction {
     /// Wrote the shim where there was no hook.
@@ -280,10 +281,10 @@ pub struct RemoteOutcome {
     pub prunes: bool,
 }
 
-/// What an install did.
+/// The result of an install.
 #[derive(Debug, Clone)]
 pub struct InstallReport {
-    /// Where the hooks went.
+    /// The hooks directory.
     pub location: Location,
     /// One entry per hook.
     pub hooks: Vec<HookOutcome>,
@@ -559,22 +560,22 @@ fn configure_remote(git: &Git, remote: &str, push_experiments: bool) -> Result<R
     };
 
     let fetch_key = format!("remote.{remote}.fetch");
-    let mut wanted = vec![FETCH_REFSPEC.to_owned()];
-    wanted.extend(negative_refspecs());
-    outcome.added_fetch = add_missing_values(git, &fetch_key, &wanted)?;
+    let mut required = vec![FETCH_REFSPEC.to_owned()];
+    required.extend(negative_refspecs());
+    outcome.added_fetch = add_missing_values(git, &fetch_key, &required)?;
 
     if push_experiments {
         let push_key = format!("remote.{remote}.push");
-        let mut wanted = Vec::new();
+        let mut required = Vec::new();
         if git.config_values(&push_key)?.is_empty() {
             // The first push refspec replaces push.default, so the current branch must be
             // named for a bare `git push` to keep pushing it.
-            wanted.push("HEAD".to_owned());
+            required.push("HEAD".to_owned());
             git.config(&["--local", &format!("remote.{remote}.{PUSH_HEAD_MARKER}"), "true"])?;
         }
-        wanted.push(PUSH_REFSPEC.to_owned());
-        wanted.extend(negative_refspecs());
-        outcome.added_push = add_missing_values(git, &push_key, &wanted)?;
+        required.push(PUSH_REFSPEC.to_owned());
+        required.extend(negative_refspecs());
+        outcome.added_push = add_missing_values(git, &push_key, &required)?;
     }
 
     outcome.prunes = is_true(git, &format!("remote.{remote}.prune"))?
@@ -583,10 +584,10 @@ fn configure_remote(git: &Git, remote: &str, push_experiments: bool) -> Result<R
     Ok(outcome)
 }
 
-fn add_missing_values(git: &Git, key: &str, wanted: &[String]) -> Result<Vec<String>, Error> {
+fn add_missing_values(git: &Git, key: &str, required: &[String]) -> Result<Vec<String>, Error> {
     let existing = git.config_values(key)?;
     let mut added = Vec::new();
-    for value in wanted {
+    for value in required {
         if !existing.contains(value) {
             git.config(&["--local", "--add", key, value])?;
             added.push(value.clone());
@@ -600,14 +601,14 @@ fn is_true(git: &Git, key: &str) -> Result<Option<bool>, Error> {
     Ok(stdout.map(|s| String::from_utf8_lossy(&s).trim() == "true"))
 }
 
-/// What uninstall did with one hook.
+/// The action uninstall took for one hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoveAction {
     /// Deleted our shim.
     Removed,
     /// Put the chained hook back in place of our shim.
     Restored {
-        /// Where the chained hook was.
+        /// The chained hook's path before the rename.
         from: PathBuf,
     },
     /// Left a hook that is not ours.
@@ -616,7 +617,7 @@ pub enum RemoveAction {
     Absent,
 }
 
-/// What an uninstall did.
+/// The result of an uninstall.
 #[derive(Debug, Clone)]
 pub struct UninstallReport {
     /// The hooks directory, when there is one.

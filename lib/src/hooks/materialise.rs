@@ -1,18 +1,18 @@
 //! The `post-checkout` and `post-merge` hooks: make the workspace's DVC outputs match HEAD.
 //!
 //! Git runs `post-checkout <old-HEAD> <new-HEAD> <flag>` after `git checkout`, `git switch`,
-//! `git clone` and `git worktree add`; the flag is 1 for a branch or commit checkout and 0
-//! for a file checkout, and `<old-HEAD>` is all zeros after a clone or `worktree add`. Git
-//! runs `post-merge <squash>` after a successful merge or pull, fast-forwards included,
-//! with `ORIG_HEAD` naming the commit before it. Neither hook can change what git did, so
-//! problems are reported as warnings and the hooks exit 0.
+//! `git clone` and `git worktree add`. The flag is 1 for a branch or commit checkout and 0
+//! for a file checkout, and `<old-HEAD>` is all zeros after a clone or `worktree add`.
+//! Git runs `post-merge <squash>` after a successful merge or pull, fast-forwards
+//! included, and `ORIG_HEAD` then names the commit before it. Neither hook can change what
+//! git did, so problems are reported as warnings and the hooks exit 0.
 
 use crate::git::CommitId;
 use crate::progress::Progress;
 use crate::project::Project;
 use crate::workspace::{self, Outcome};
 
-/// What git did before the hook ran.
+/// The git operation that ran the hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// `post-checkout`: HEAD moved from `old` (`None` after a clone or `worktree add`) to `new`.
@@ -31,7 +31,7 @@ pub enum Event {
     },
 }
 
-/// Why a hook left the workspace alone.
+/// The reason a hook left the workspace alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
     /// A file checkout: git restored paths, HEAD did not move.
@@ -44,7 +44,7 @@ pub enum Skip {
     Bare,
 }
 
-/// What the hook did.
+/// The result of a hook run.
 #[derive(Debug)]
 pub enum Report {
     /// Nothing was done, for this reason.
@@ -67,7 +67,7 @@ pub enum Error {
 /// Makes the DVC outputs in the workspace match the commit git just checked out or merged.
 ///
 /// Missing objects are downloaded from storage first. A workspace file whose content is not
-/// in the cache is never overwritten; it is listed in the report's `kept`. When HEAD moved
+/// in the cache is never overwritten, and the report lists it in `kept`. When HEAD moved
 /// from a known commit, outputs declared identically in both commits and present in the
 /// workspace are not touched (see [`workspace::checkout_changes`]).
 pub fn run(project: &Project, event: Event, jobs: usize, progress: &dyn Progress) -> Result<Report, Error> {

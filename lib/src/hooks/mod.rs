@@ -75,7 +75,7 @@ impl std::fmt::Display for Hook {
     }
 }
 
-/// Returns true if and only if [`SKIP_ENV`] asks to skip the hooks.
+/// Returns true if and only if [`SKIP_ENV`] turns the hooks off.
 pub fn skip_requested() -> bool {
     match std::env::var_os(SKIP_ENV) {
         Some(value) => !value.is_empty() && value != "0",
@@ -85,15 +85,17 @@ pub fn skip_requested() -> bool {
 
 /// Opens the repository a hook runs for.
 ///
-/// Git runs hooks with the work tree's top as the current directory, and sets `GIT_DIR`
-/// (sometimes relative, sometimes absolute) in linked worktrees, during `git clone` and
-/// when the user exported it; both are honoured, as is `GIT_WORK_TREE`.
+/// Git runs hooks with the work tree's top as the current directory. It sets `GIT_DIR`,
+/// relative or absolute, in linked worktrees, during `git clone` and when the user
+/// exported it. That value is honoured, and so is `GIT_WORK_TREE`.
 pub fn open_repository(cwd: &Path) -> Result<Repo, git::Error> {
     Repo::discover(cwd)
 }
 
-/// Parses an object id as git prints it in hook input; `None` for the all-zero id, which
-/// stands for "no object", and for anything that is not a hex id (a symbolic ref's target).
+/// Parses an object id as git prints it in hook input.
+///
+/// Returns `None` for the all-zero id, which means "no object", and for anything that is
+/// not a hex id, such as a symbolic ref's `ref:<target>`.
 pub fn parse_object_id(text: &str) -> Option<CommitId> {
     if text.bytes().all(|b| b == b'0') {
         return None;

@@ -7,11 +7,15 @@
 //! source as the user typed it, which may contain spaces (`:/message text`). A non-zero
 //! exit stops the whole push, so no remote ref moves.
 //!
-//! Steps: parse the input, keep the refs in scope (experiments, plus branches and tags
-//! matching `exp.transferRefs`), collect the outputs of the commits each one introduces,
-//! upload their union once with [`publish::upload`], and report every ref whose objects
-//! did not all reach storage. The storage is asked for every object each time, so a stale
-//! remote-tracking ref never hides data the storage lost.
+//! Steps:
+//! 1. Parse the input and keep the refs in scope: experiments, plus branches and tags
+//!    matching `exp.transferRefs`.
+//! 2. Collect the outputs of the commits each one introduces.
+//! 3. Upload their union once with [`publish::upload`].
+//! 4. Report every ref whose objects did not all reach storage.
+//!
+//! The storage is asked for every object each time, so a stale remote-tracking ref never
+//! hides data that the storage lost.
 
 use std::collections::HashMap;
 
@@ -45,11 +49,11 @@ pub enum Error {
 pub struct PushedRef {
     /// The source as git received it: a ref name, an object id or an expression.
     pub local_ref: String,
-    /// What the remote ref will point at, or `None` for a delete.
+    /// The object the remote ref will point at, or `None` for a delete.
     pub local_oid: Option<CommitId>,
     /// The remote ref being updated.
     pub remote_ref: String,
-    /// What the remote ref points at now, or `None` when it does not exist yet.
+    /// The object the remote ref points at now, or `None` when the ref does not exist yet.
     pub remote_oid: Option<CommitId>,
 }
 
@@ -75,7 +79,7 @@ pub fn parse_input(input: &[u8]) -> Result<Vec<PushedRef>, Error> {
     Ok(pushed)
 }
 
-/// Why the hook leaves a push to others.
+/// A reason to leave the data of a push to others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
     /// The push runs inside git-remote-exp or git-exp, which upload themselves.
@@ -101,13 +105,13 @@ pub fn skip_reason(git: &Git, remote: &str, url: &str) -> Result<Option<Skip>, E
     Ok(None)
 }
 
-/// What the hook did for one push.
+/// The result of the hook for one push.
 #[derive(Debug, Default)]
 pub struct Report {
     /// Remote refs whose data was checked: experiments and refs matching `exp.transferRefs`.
     pub in_scope: Vec<String>,
-    /// DVC's internal refs (`refs/exps/exec/..` and the like) in the push; git sends them
-    /// without data because a hook cannot take single refs out of a push.
+    /// DVC's internal refs (`refs/exps/exec/..` and the like) in the push. Git sends them
+    /// without data, because a hook cannot take single refs out of a push.
     pub internal: Vec<String>,
     /// The upload, when there was anything to upload.
     pub upload: Option<share::Outcome>,
@@ -132,9 +136,10 @@ fn in_scope(pushed: &PushedRef, patterns: &[String]) -> bool {
 /// Uploads the data of every ref in scope of `pushed` to the storages the outputs use.
 ///
 /// `project` is opened only when a ref is in scope, so pushes of plain branches cost a
-/// `git config` call and nothing else. Nothing is uploaded for deletes. When a branch or tag
-/// in scope is new on the remote, the remote's refs are listed with `git ls-remote` so that
-/// history the remote already has is not scanned; the remote-tracking refs are not used.
+/// `git config` call and nothing else. Nothing is uploaded for deletes. When a branch or
+/// tag in scope is new on the remote, `git ls-remote` lists the remote's refs, so that
+/// history the remote already has is not scanned. Remote-tracking refs are not used,
+/// because they may name refs the remote has deleted.
 pub fn run(
     git: &Git,
     project: impl FnOnce() -> Result<Project, Error>,

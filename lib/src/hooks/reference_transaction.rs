@@ -71,7 +71,7 @@ pub fn changed_experiments(changes: &[RefChange]) -> Vec<(ExpRef, CommitId)> {
         .collect()
 }
 
-/// What the hook downloaded.
+/// The result of the hook's download.
 #[derive(Debug, Default)]
 pub struct Report {
     /// Experiments that lacked at least one object in the cache.
