@@ -704,3 +704,77 @@ fn exported_git_dir_is_honoured() {
     assert_workspace_matches(&fixture.join("project"), &fixture.join("expected/b53a31b-exp-wide.md5"));
     assert!(!sandbox.path().join("predictions.csv").exists());
 }
+
+#[test]
+fn chained_reference_transaction_keeps_status() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    let seen = sandbox.path().join("seen-by-user-hook");
+    write_script(
+        &project.join(".git/hooks/reference-transaction"),
+        &format!(
+            "#!/bin/sh\necho \"$1\" >>'{0}'\ncat >>'{0}'\n[ \"$1\" != prepared ] || [ ! -e '{0}.fail' ]\n",
+            seen.display()
+        ),
+    );
+    sandbox.exp(&project, &["install"]);
+    fs::remove_file(&seen).ok();
+
+    let copy = format!("{FIRST_BASELINE}/copy");
+    sandbox.git(&project, &["update-ref", &copy, EXP_WIDE]);
+    let tip = sandbox.git_stdout(&project, &["rev-parse", EXP_WIDE]);
+    let line = format!("{ZERO} {tip} {copy}\n");
+    assert_eq!(fs::read_to_string(&seen).expect("user hook ran"), format!("prepared\n{line}committed\n{line}"));
+
+    // The user's hook rejects the next update in state "prepared", which aborts it.
+    fs::write(format!("{}.fail", seen.display()), "").expect("make the user hook fail");
+    let again = format!("{FIRST_BASELINE}/again");
+    let output = sandbox.git_result(&project, &["update-ref", &again, EXP_WIDE]);
+    assert_eq!(output.status.code(), Some(128), "{}", stderr(&output));
+    let exists = sandbox.git_result(&project, &["rev-parse", "--verify", "--quiet", &again]);
+    assert_eq!(exists.status.code(), Some(1));
+}
+
+#[test]
+fn failed_download_keeps_fetch_working() {
+    let sandbox = Sandbox::new();
+    let fixture = seed_with_hooks(&sandbox);
+    push_seed_experiments(&sandbox, &fixture.join("project"));
+    sandbox.git(&fixture, &["clone", "--quiet", "origin.git", "other"]);
+    let other = fixture.join("other");
+    sandbox.exp(&other, &["install"]);
+    block_storage(&fixture.join("storage"));
+
+    let output = sandbox.git(&other, &["fetch", "origin"]);
+    let err = stderr(&output);
+    assert!(err.contains("warning: git-exp: could not download"), "{err}");
+    assert!(err.contains("hint: the experiment refs were updated"), "{err}");
+    assert_eq!(
+        sandbox.git_stdout(&other, &["for-each-ref", "--format=%(refname)", "refs/exps"]).lines().count(),
+        4
+    );
+    assert_eq!(files_under(&other.join(".dvc/cache")), BTreeSet::new());
+}
+
+#[test]
+fn helper_remotes_skip_pre_push() {
+    let sandbox = Sandbox::new();
+    let fixture = seed_with_hooks(&sandbox);
+    let project = fixture.join("project");
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+    sandbox.git(&project, &["remote", "add", "routed", "../origin.git"]);
+    sandbox.git(&project, &["config", "remote.routed.vcs", "exp"]);
+
+    let output = sandbox.git(&project, &["push", "share", EXP_WIDE]);
+    let err = stderr(&output);
+    assert!(err.contains("git-remote-exp: uploaded"), "{err}");
+    assert!(!err.contains("git-exp: uploaded"), "{err}");
+
+    let lr01 = SEED_EXPERIMENTS[0].2;
+    let output = sandbox.git(&project, &["push", "routed", lr01]);
+    let err = stderr(&output);
+    assert!(err.contains("git-remote-exp: uploaded"), "{err}");
+    assert!(!err.contains("git-exp: uploaded"), "{err}");
+    assert!(remote_exp_refs(&sandbox, &fixture, "origin.git").contains(lr01));
+}
