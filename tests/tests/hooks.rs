@@ -345,7 +345,8 @@ fn push_of_3000_refs_uploads_once() {
     let mut updates = String::new();
     for line in fs::read_to_string(&marks).expect("marks").lines() {
         let (mark, oid) = line.split_once(' ').expect("mark line");
-        updates.push_str(&format!("create {FIRST_BASELINE}/bulk-{:04} {oid}\n", &mark[1..].parse::<u32>().expect("mark number")));
+        let number: u32 = mark.trim_start_matches(':').parse().expect("mark number");
+        updates.push_str(&format!("create {FIRST_BASELINE}/bulk-{number:04} {oid}\n"));
     }
     succeed_with_input(sandbox.command("git", &project).args(["update-ref", "--stdin"]), updates.as_bytes());
     sandbox.git(&project, &["update-ref", "-d", "refs/heads/bulk-scratch"]);
@@ -489,8 +490,8 @@ fn reference_transaction_starts_binary_only_for_experiments() {
         Some("hook reference-transaction committed")
     );
 
-    // After a push, git updates the local refs the fetch refspec maps the pushed ones to;
-    // their data came from this cache, so the binary does not start for them.
+    // After a push, git updates the local refs that the fetch refspec maps the pushed ones
+    // to. Their data came from this cache, so the binary does not start for them.
     git(&["push", "--quiet", "origin", EXP_WIDE, SEED_EXPERIMENTS[1].2]);
     assert_eq!(started(), 1, "{}", fs::read_to_string(&starts).unwrap_or_default());
 }
