@@ -193,7 +193,7 @@ pub struct ExperimentObjects {
     pub missing: ObjectSet,
     /// How many experiments lack at least one object.
     pub incomplete: usize,
-    /// Experiments whose metafiles could not be read, with the error; they are left out.
+    /// Experiments left out because a metafile of theirs is invalid, with the error.
     pub skipped: Vec<(ExpRef, String)>,
 }
 

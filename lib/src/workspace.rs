@@ -74,8 +74,7 @@ pub fn checkout(
 ///
 /// Like [`checkout`], but an output declared identically in both commits is left alone
 /// when its path exists in the workspace, so switching branches does not hash unchanged
-/// outputs again. Outputs that `old` declared and `new` does not are left in place, as
-/// `dvc checkout` leaves them.
+/// outputs again. Outputs that `old` declared and `new` does not stay in the workspace.
 pub fn checkout_changes(
     project: &Project,
     old: CommitId,

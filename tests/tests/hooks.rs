@@ -779,3 +779,32 @@ fn helper_remotes_skip_pre_push() {
     assert!(!err.contains("git-exp: uploaded"), "{err}");
     assert!(remote_exp_refs(&sandbox, &fixture, "origin.git").contains(lr01));
 }
+
+#[test]
+fn system_install_uses_its_template() {
+    let sandbox = Sandbox::new();
+    let template = sandbox.path().join("system-template");
+    let config = sandbox.path().join("system-gitconfig");
+    fs::write(&config, format!("[init]\n\ttemplateDir = {}\n", template.display())).expect("system config");
+    let exp = |args: &[&str]| succeed(sandbox.command("git-exp", sandbox.path()).env("GIT_CONFIG_SYSTEM", &config).args(args));
+
+    let output = exp(&["install", "--system"]);
+    assert!(
+        stdout(&output).starts_with(&format!("Hooks in {} (template {}", template.join("hooks").display(), template.display())),
+        "{}",
+        stdout(&output)
+    );
+    for name in ["pre-push", "reference-transaction", "post-checkout", "post-merge"] {
+        assert!(template.join("hooks").join(name).is_file(), "{name}");
+    }
+
+    // The template directory was the user's, so uninstall keeps the setting and the folder.
+    let output = exp(&["uninstall", "--system"]);
+    assert!(!stdout(&output).contains("Unset init.templateDir"), "{}", stdout(&output));
+    assert_eq!(files_under(&template), BTreeSet::new());
+    assert!(template.join("hooks").is_dir());
+    assert_eq!(
+        fs::read_to_string(&config).expect("system config"),
+        format!("[init]\n\ttemplateDir = {}\n", template.display())
+    );
+}
