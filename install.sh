@@ -5,11 +5,20 @@
 # them, and completions for bash, zsh and fish under $PREFIX/share.
 #
 #   ./install.sh                      install the binaries
-#   ./install.sh --hooks REPO         also run `git exp install` in REPO (once that command exists)
+#   ./install.sh --hooks REPO         also run `git exp install` in REPO
 set -euo pipefail
 
 prefix="${PREFIX:-$HOME/.local}"
 here="$(cd "$(dirname "$0")" && pwd)"
+
+hooks_repo=
+case "${1:-}" in
+  "") ;;
+  --hooks)
+    [ -n "${2:-}" ] || { echo "install.sh: --hooks needs a repository path" >&2; exit 2; }
+    hooks_repo="$2" ;;
+  *) echo "usage: ./install.sh [--hooks REPO]" >&2; exit 2 ;;
+esac
 
 command -v cargo >/dev/null || { echo "install.sh: cargo not found; install Rust from your distribution or rustup" >&2; exit 1; }
 command -v git >/dev/null || { echo "install.sh: git not found; install git 2.31 or newer" >&2; exit 1; }
@@ -32,3 +41,7 @@ case ":$PATH:" in
   *":$prefix/bin:"*) ;;
   *) echo "hint: add $prefix/bin to PATH, for example: export PATH=\"$prefix/bin:\$PATH\"" ;;
 esac
+
+if [ -n "$hooks_repo" ]; then
+  (cd "$hooks_repo" && PATH="$prefix/bin:$PATH" "$prefix/bin/git-exp" install)
+fi

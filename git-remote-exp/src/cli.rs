@@ -38,6 +38,12 @@ pub enum Commands {
     Status(cmd::status::Args),
     Checkout(cmd::checkout::Args),
     Fetch(cmd::fetch::Args),
+    /// Run the work of a git hook; the hooks that `git exp install` writes call this.
+    Hook(cmd::hook::Args),
+    /// Install the hooks that make ordinary remotes move experiment data, and fetch experiments.
+    Install(cmd::install::Args),
+    /// Remove git-exp's hooks and the refspecs install added, restoring chained hooks.
+    Uninstall(cmd::uninstall::Args),
     #[command(hide = true)]
     Generate(cmd::generate::Args),
 }
@@ -57,6 +63,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Commands::Status(args) => cmd::status::run(global, args),
         Commands::Checkout(args) => cmd::checkout::run(global, args),
         Commands::Fetch(args) => cmd::fetch::run(global, args),
+        Commands::Hook(args) => cmd::hook::run(global, args),
+        Commands::Install(args) => cmd::install::run(global, args),
+        Commands::Uninstall(args) => cmd::uninstall::run(global, args),
         Commands::Generate(args) => cmd::generate::run(global, args),
     }
 }

@@ -19,6 +19,9 @@ pub use gix::ObjectId as CommitId;
 /// start another round of uploads.
 pub const GUARD_ENV: &str = "GIT_REMOTE_EXP_ACTIVE";
 
+/// Memory for decoded objects that the repository keeps for reuse.
+const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Variables that tie a git process to one repository; cleared before running git anywhere.
 const LOCAL_ENV_VARS: [&str; 12] = [
     "GIT_DIR",
@@ -120,7 +123,10 @@ impl Repo {
         Ok(Self::from_gix(inner))
     }
 
-    /// Finds the repository containing `start`, honouring `GIT_DIR` when it is set.
+    /// Finds the repository containing `start`, honouring `GIT_DIR` and `GIT_WORK_TREE`
+    /// when they are set, as git does for the hooks it runs and for users who export them.
+    ///
+    /// Relative values are taken relative to `start`.
     pub fn discover(start: &Path) -> Result<Repo, Error> {
         let inner = match std::env::var_os("GIT_DIR") {
             Some(dir) => {
@@ -135,10 +141,17 @@ impl Repo {
                 source: Box::new(e),
             })?,
         };
-        Ok(Self::from_gix(inner))
+        let mut repo = Self::from_gix(inner);
+        if let Some(work_tree) = std::env::var_os("GIT_WORK_TREE") {
+            repo.work_tree = Some(absolute(&start.join(work_tree)));
+        }
+        Ok(repo)
     }
 
-    fn from_gix(inner: gix::Repository) -> Repo {
+    fn from_gix(mut inner: gix::Repository) -> Repo {
+        // Planning a push reads the same commits once per ref that reaches them; decoding
+        // each again dominated the cost of pushing thousands of refs.
+        inner.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
         let git_dir = absolute(inner.git_dir());
         let work_tree = inner.workdir().map(absolute);
         Repo {
@@ -427,12 +440,19 @@ impl Git {
 
     /// Builds a `git` command with a clean environment, no hooks and the recursion guard.
     pub fn command(&self) -> Command {
+        let mut command = self.command_with_user_hooks();
+        command.arg("-c").arg("core.hooksPath=/dev/null");
+        command
+    }
+
+    /// Builds a `git` command like [`Git::command`] but without overriding `core.hooksPath`,
+    /// for the commands that read or write it.
+    fn command_with_user_hooks(&self) -> Command {
         let mut command = Command::new("git");
         for var in LOCAL_ENV_VARS {
             command.env_remove(var);
         }
         command.env(GUARD_ENV, "1");
-        command.arg("-c").arg("core.hooksPath=/dev/null");
         if let Some(dir) = &self.git_dir {
             let mut arg = OsString::from("--git-dir=");
             arg.push(dir);
@@ -480,6 +500,29 @@ impl Git {
         }
     }
 
+    /// Runs `git config` with `args` and returns its stdout, or `None` when git exits with
+    /// status 1 or 5, which `git config` uses for "no such key" and "nothing to unset".
+    ///
+    /// Unlike [`Git::output`], this sees the user's own `core.hooksPath`.
+    pub fn config(&self, args: &[&str]) -> Result<Option<Vec<u8>>, Error> {
+        let mut command = self.command_with_user_hooks();
+        command.arg("config").args(args);
+        let shown = format!("config {}", args.join(" "));
+        tracing::debug!(args = %shown, "running git");
+        let output = command.output().map_err(|source| Error::Spawn {
+            args: shown.clone(),
+            source,
+        })?;
+        match output.status.code() {
+            Some(0) => Ok(Some(output.stdout)),
+            Some(1) | Some(5) => Ok(None),
+            _ => Err(Error::Failed {
+                args: shown,
+                stderr: first_lines(&output.stderr),
+            }),
+        }
+    }
+
     /// Returns true if and only if `ancestor` is `descendant` or one of its ancestors.
     ///
     /// Both commits must be in the repository; `git merge-base --is-ancestor` fails otherwise.
@@ -522,6 +565,40 @@ impl Git {
         let shown = args.join(" ");
         tracing::debug!(args = %shown, "running git");
         command.output().map_err(|source| Error::Spawn { args: shown, source })
+    }
+
+    /// Returns every value of the config `key` that this runner's repository sees, in order.
+    pub fn config_values(&self, key: &str) -> Result<Vec<String>, Error> {
+        let stdout = self.config(&["--get-all", key])?.unwrap_or_default();
+        Ok(String::from_utf8_lossy(&stdout).lines().map(str::to_owned).collect())
+    }
+
+    /// Returns the absolute hooks directory git uses for the bound repository.
+    ///
+    /// This honours `core.hooksPath` (a relative value counts from the work tree's top, or
+    /// from the git directory of a bare repository, where git runs hooks) and returns the
+    /// common directory's `hooks` for linked worktrees.
+    pub fn hooks_dir(&self) -> Result<PathBuf, Error> {
+        let args = ["rev-parse", "--path-format=absolute", "--git-path", "hooks"];
+        let mut command = self.command_with_user_hooks();
+        command.args(args);
+        if let Some(dir) = self.work_tree.as_ref().or(self.git_dir.as_ref()) {
+            command.current_dir(dir);
+        }
+        let shown = args.join(" ");
+        tracing::debug!(args = %shown, "running git");
+        let output = command.output().map_err(|source| Error::Spawn {
+            args: shown.clone(),
+            source,
+        })?;
+        if !output.status.success() {
+            return Err(Error::Failed {
+                args: shown,
+                stderr: first_lines(&output.stderr),
+            });
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        Ok(PathBuf::from(text.trim_end_matches(['\n', '\r'])))
     }
 
     /// Lists the refs of `url` with `git ls-remote --symref`.

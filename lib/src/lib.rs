@@ -14,6 +14,7 @@ pub mod config;
 pub mod git;
 pub mod git_remote;
 pub mod helper;
+pub mod hooks;
 pub mod link;
 pub mod manifest;
 pub mod metafile;

@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::cache::Cache;
-use crate::collect::ObjectSet;
+use crate::collect::{Collector, ObjectSet, Purpose};
+use crate::git::CommitId;
 use crate::object::ObjectKey;
 use crate::progress::Progress;
 use crate::project::{self, Project};
+use crate::refs::ExpRef;
 use crate::storage::Storage;
 use crate::transfer::{self, FailureKind};
 
@@ -182,6 +184,45 @@ pub fn incomplete(cache: &Cache, set: &ObjectSet) -> ObjectSet {
         }
     }
     missing
+}
+
+/// Objects that fetched experiments need and the cache lacks.
+#[derive(Debug, Default)]
+pub struct ExperimentObjects {
+    /// The objects to download.
+    pub missing: ObjectSet,
+    /// How many experiments lack at least one object.
+    pub incomplete: usize,
+    /// Experiments left out because a metafile of theirs is invalid, with the error.
+    pub skipped: Vec<(ExpRef, String)>,
+}
+
+/// Collects what the cache lacks for each experiment at its tip: the outputs of the commits
+/// between its baseline and the tip, as `dvc exp pull` downloads them.
+///
+/// An experiment with an invalid metafile is listed in `skipped` and the others still count.
+pub fn missing_experiment_objects(
+    project: &Project,
+    experiments: &[(ExpRef, CommitId)],
+) -> Result<ExperimentObjects, crate::git::Error> {
+    let repo = project.repo();
+    let mut collector = Collector::new(repo);
+    let mut found = ExperimentObjects::default();
+    for (experiment, tip) in experiments {
+        let baseline: Vec<CommitId> = CommitId::from_hex(experiment.baseline().as_bytes()).into_iter().collect();
+        let commits = repo.commits_in_range(*tip, &baseline)?;
+        match collector.objects(&commits, Purpose::Fetch) {
+            Ok(objects) => {
+                let missing = incomplete(project.cache(), &objects);
+                if !missing.is_empty() {
+                    found.missing.extend(&missing);
+                    found.incomplete += 1;
+                }
+            }
+            Err(error) => found.skipped.push((experiment.clone(), error_chain(&error))),
+        }
+    }
+    Ok(found)
 }
 
 fn is_complete(cache: &Cache, key: &ObjectKey) -> bool {

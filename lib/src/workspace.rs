@@ -1,9 +1,12 @@
 //! Making the workspace's DVC outputs match a revision: collect the outputs its metafiles
 //! declare, download what the cache lacks, then link or copy them into place.
 
+use std::path::Path;
+
 use crate::checkout::{self, Item};
 use crate::collect::{Collector, ObjectSet, Purpose};
 use crate::git::CommitId;
+use crate::metafile::Output;
 use crate::progress::Progress;
 use crate::project::Project;
 use crate::share::{self, Direction};
@@ -63,9 +66,46 @@ pub fn checkout(
     progress: &dyn Progress,
 ) -> Result<Outcome, Error> {
     let root = project.root().ok_or(Error::NoWorkTree)?.to_path_buf();
-    let mut collector = Collector::new(project.repo());
-    let outputs = collector.outputs(commit)?;
+    let outputs = Collector::new(project.repo()).outputs(commit)?;
+    materialise(project, &root, &outputs, options, progress)
+}
 
+/// Makes the DVC outputs of `new` present in the workspace after git moved HEAD from `old`.
+///
+/// Like [`checkout`], but an output declared identically in both commits is left alone
+/// when its path exists in the workspace, so switching branches does not hash unchanged
+/// outputs again. Outputs that `old` declared and `new` does not stay in the workspace.
+pub fn checkout_changes(
+    project: &Project,
+    old: CommitId,
+    new: CommitId,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Outcome, Error> {
+    let root = project.root().ok_or(Error::NoWorkTree)?.to_path_buf();
+    let mut collector = Collector::new(project.repo());
+    let before = collector.outputs(old)?;
+    let after = collector.outputs(new)?;
+    let changed: Vec<Output> = after
+        .into_iter()
+        .filter(|output| {
+            let unchanged = before
+                .iter()
+                .any(|o| o.path == output.path && o.key == output.key && o.isexec == output.isexec);
+            let present = std::fs::symlink_metadata(root.join(&output.path)).is_ok();
+            !(unchanged && present)
+        })
+        .collect();
+    materialise(project, &root, &changed, options, progress)
+}
+
+fn materialise(
+    project: &Project,
+    root: &Path,
+    outputs: &[Output],
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Outcome, Error> {
     let mut needed = ObjectSet::default();
     let mut items = Vec::new();
     for output in outputs.iter().filter(|o| o.flags.cache) {
@@ -96,6 +136,6 @@ pub fn checkout(
         link_types: project.config().link_types()?,
         force: options.force,
     };
-    outcome.report = checkout::checkout(&root, project.cache(), &items, &checkout_options)?;
+    outcome.report = checkout::checkout(root, project.cache(), &items, &checkout_options)?;
     Ok(outcome)
 }

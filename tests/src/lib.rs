@@ -212,6 +212,33 @@ pub fn succeed(command: &mut Command) -> Output {
     output
 }
 
+/// Runs `command` with `input` on its stdin and panics with its full output unless it exits 0.
+pub fn succeed_with_input(command: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write as _;
+
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // A writer thread keeps a command that exits before reading all input from blocking.
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().expect("command output");
+    let _ = writer.join();
+    if !output.status.success() {
+        panic!(
+            "command failed: {command:?}\nstatus: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    output
+}
+
 /// Returns stdout as text.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -15,6 +15,8 @@ pub mod branch;
 pub mod checkout;
 pub mod fetch;
 pub mod generate;
+pub mod hook;
+pub mod install;
 pub mod list;
 pub mod pull;
 pub mod push;
@@ -22,6 +24,7 @@ pub mod remote;
 pub mod remove;
 pub mod show;
 pub mod status;
+pub mod uninstall;
 
 /// Options every subcommand accepts.
 #[derive(Debug, Clone, Copy, clap::Args)]

@@ -16,7 +16,7 @@ use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 
 use super::protocol::{self, Command, PushSpec};
-use crate::collect::{Collector, ObjectSet, Purpose};
+use crate::collect::ObjectSet;
 use crate::publish::{self, RefUpdate};
 use crate::git::{self, CommitId, Git, PushOptions, PushStatus, RemoteRef, Repo};
 use crate::progress::{Progress, Silent};
@@ -498,29 +498,21 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
     /// Returns the objects of experiment refs that the fetch made local, if any are incomplete.
     fn collect_fetched(&mut self, exps: &[(ExpRef, CommitId)]) -> Result<Option<(ObjectSet, usize)>, Error> {
         let project = self.project(None)?;
-        let repo = project.repo();
-        let local: HashMap<String, CommitId> = repo.refs_with_prefix(refs::PREFIX)?.into_iter().collect();
-        let mut collector = Collector::new(repo);
-        let mut set = ObjectSet::default();
-        let mut count = 0;
-        for (exp, oid) in exps {
-            if local.get(&exp.refname()) != Some(oid) {
-                continue;
-            }
-            let baseline = CommitId::from_hex(exp.baseline().as_bytes()).ok();
-            let commits = repo.commits_in_range(*oid, &baseline.into_iter().collect::<Vec<_>>())?;
-            match collector.objects(&commits, Purpose::Fetch) {
-                Ok(objects) => {
-                    let missing = share::incomplete(project.cache(), &objects);
-                    if !missing.is_empty() {
-                        set.extend(&missing);
-                        count += 1;
-                    }
-                }
-                Err(error) => tracing::warn!(refname = %exp, error = %error_chain(&error), "skipping experiment"),
-            }
+        let local: HashMap<String, CommitId> = project.repo().refs_with_prefix(refs::PREFIX)?.into_iter().collect();
+        let fetched: Vec<(ExpRef, CommitId)> = exps
+            .iter()
+            .filter(|(exp, oid)| local.get(&exp.refname()) == Some(oid))
+            .cloned()
+            .collect();
+        let found = share::missing_experiment_objects(project, &fetched)?;
+        for (refname, error) in &found.skipped {
+            tracing::warn!(%refname, %error, "skipping experiment");
         }
-        Ok(if set.is_empty() { None } else { Some((set, count)) })
+        Ok(if found.missing.is_empty() {
+            None
+        } else {
+            Some((found.missing, found.incomplete))
+        })
     }
 }
 
