@@ -417,6 +417,7 @@ impl Sandbox {
         }
         dvc.current_dir(cwd)
             .env("DVC_SITE_CACHE_DIR", root.join("dvc-site"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("DVC_STUDIO_TOKEN")
             .env("DVC_STUDIO_OFFLINE", "true")
             .stdin(Stdio::null())
