@@ -143,6 +143,7 @@ pub fn checkout(
         cache,
         options,
         report: Report::default(),
+        unsupported: std::cell::RefCell::new(Vec::new()),
     };
     for item in items {
         if let Err(reason) = validate_relpath(&item.path) {
@@ -192,6 +193,9 @@ struct Run<'a> {
     cache: &'a Cache,
     options: &'a Options,
     report: Report,
+    /// Link types that failed in a way that will not change within this run, such as a
+    /// reflink on a filesystem without clones; they are not tried again.
+    unsupported: std::cell::RefCell<Vec<LinkType>>,
 }
 
 impl Run<'_> {
@@ -500,6 +504,9 @@ impl Run<'_> {
             if isexec && matches!(link_type, LinkType::Hardlink | LinkType::Symlink) {
                 continue;
             }
+            if self.unsupported.borrow().contains(&link_type) {
+                continue;
+            }
             match link_to_temp(link_type, object, dir, isexec) {
                 Ok(path) => {
                     temp = Some((path, link_type));
@@ -507,6 +514,9 @@ impl Run<'_> {
                 }
                 Err(e) => {
                     tracing::debug!(%link_type, target = %target.display(), error = %e, "link type failed, trying the next one");
+                    if is_unsupported(&e) {
+                        self.unsupported.borrow_mut().push(link_type);
+                    }
                 }
             }
         }
@@ -577,6 +587,16 @@ fn link_to_temp(
             Ok(temp.into_temp_path())
         }
     }
+}
+
+/// Returns true for errors that mean a link type cannot work between this cache and this
+/// workspace at all: no clone support (EOPNOTSUPP, or EINVAL from some filesystems), or
+/// different filesystems (EXDEV).
+fn is_unsupported(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::Unsupported | io::ErrorKind::CrossesDevices | io::ErrorKind::InvalidInput
+    )
 }
 
 fn io_error<'a>(operation: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
