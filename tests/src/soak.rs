@@ -58,8 +58,8 @@ pub struct Summary {
     /// Temporary files that killed processes left in storage and the cache, counted at the
     /// last check; none is ever under a final object name.
     pub leftover_temp_files: usize,
-    /// Git's own `*.lock` files that a killed git left behind and the soak removed, as git
-    /// tells the user to, before rerunning.
+    /// Git's own `*.lock` files that a killed git left behind; the soak removes them before
+    /// rerunning, which is what git's message asks the user to do.
     pub stale_git_locks: usize,
     /// Invariant violations, each described; empty on success.
     pub violations: Vec<String>,
@@ -132,8 +132,8 @@ pub fn run(sandbox: &Sandbox, seed: u64, trials: usize) -> Summary {
     summary
 }
 
-/// Returns true if a rerun completed. A checkout keeps the user's uncached file and says
-/// so with exit status 1; that is its complete result.
+/// Returns true if a rerun completed. A checkout keeps the user's uncached file, reports it
+/// and exits with status 1; that is its complete result.
 fn completed(operation: Operation, output: &std::process::Output) -> bool {
     if output.status.success() {
         return true;

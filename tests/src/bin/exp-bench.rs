@@ -5,7 +5,7 @@
 //! cargo run --release -p exp-integration-tests --bin exp-bench -- [--quick] [--keep]
 //! ```
 //!
-//! Each workload builds a DVC 3 project with one experiment whose output directory holds
+//! Each workload builds a DVC 3 project with one experiment whose output directory contains
 //! deterministic files, then times each operation once and reads its peak resident memory
 //! from `wait4`. `--quick` runs W1 only.
 
