@@ -292,9 +292,20 @@ fn run_workload(sandbox: &Sandbox, workload: &Workload, with_dvc: bool) -> (Vec<
     sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
 
     let mut rows = Vec::new();
-    let floor = measure(Command::new("cp").arg("-r").arg(&cache).arg(root.join("floor-copy"))).seconds;
+    // The disk's write speed varies between runs, so the floor is the median of three copies.
+    let mut floors: Vec<f64> = (0..3)
+        .map(|attempt| {
+            let copy = root.join(format!("floor-copy-{attempt}"));
+            let seconds = measure(Command::new("cp").arg("-r").arg(&cache).arg(&copy)).seconds;
+            let _ = fs::remove_dir_all(&copy);
+            seconds
+        })
+        .collect();
+    floors.sort_by(f64::total_cmp);
+    let floor = floors[1];
+    eprintln!("floor runs: {floors:.2?}");
     rows.push(Row {
-        operation: "cp -r of the objects (floor)".into(),
+        operation: "cp -r of the objects (floor, median of 3)".into(),
         ours: Measurement { seconds: floor, peak_rss_kib: 0 },
         floor: Some(floor),
         dvc: None,
