@@ -53,12 +53,16 @@ impl RefUpdate {
 
 /// Reads the patterns of `exp.transferRefs` (whitespace-separated, `*` globs).
 pub fn transfer_patterns(git: &Git) -> Vec<String> {
-    match git.output(&["config", "--get-all", TRANSFER_REFS_KEY]) {
-        Ok(stdout) => String::from_utf8_lossy(&stdout)
-            .split_whitespace()
+    match git.config_values(TRANSFER_REFS_KEY) {
+        Ok(values) => values
+            .iter()
+            .flat_map(|value| value.split_whitespace())
             .map(str::to_owned)
             .collect(),
-        Err(_) => Vec::new(),
+        Err(error) => {
+            tracing::warn!(key = TRANSFER_REFS_KEY, error = %error, "cannot read the git config; only experiments carry data");
+            Vec::new()
+        }
     }
 }
 
