@@ -2,7 +2,7 @@
 //! copy of the same objects (the floor) and, when installed, against DVC itself.
 //!
 //! ```text
-//! cargo run --release -p exp-integration-tests --bin exp-bench -- [--quick] [--keep]
+//! cargo run --release -p exp-integration-tests --bin exp-bench -- [--quick | --only W2] [--no-dvc] [--keep]
 //! ```
 //!
 //! Each workload builds a DVC 3 project with one experiment whose output directory contains
@@ -79,7 +79,11 @@ fn main() {
     let with_dvc = !args.iter().any(|a| a == "--no-dvc") && dvc_available();
 
     println!("{}", machine_description());
-    let workloads: Vec<&Workload> = if quick { vec![&W1] } else { vec![&W1, &W2, &W4] };
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let mut workloads: Vec<&Workload> = if quick { vec![&W1] } else { vec![&W1, &W2, &W4] };
+    if let Some(only) = &only {
+        workloads = [&W1, &W2, &W4].into_iter().filter(|w| w.name.eq_ignore_ascii_case(only)).collect();
+    }
     let mut per_object = Vec::new();
     for workload in workloads {
         let sandbox = Sandbox::new();
