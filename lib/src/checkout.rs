@@ -193,8 +193,8 @@ struct Run<'a> {
     cache: &'a Cache,
     options: &'a Options,
     report: Report,
-    /// Link types that failed in a way that will not change within this run, such as a
-    /// reflink on a filesystem without clones; they are not tried again.
+    /// Link types that cannot work in this run, such as a reflink on a filesystem without
+    /// clones. They are not tried again.
     unsupported: std::cell::RefCell<Vec<LinkType>>,
 }
 

@@ -29,7 +29,7 @@ pub struct RefUpdate {
     pub objects: ObjectSet,
     /// True for DVC's internal refs, which are never pushed.
     pub internal: bool,
-    /// Why this update must not happen, if it must not.
+    /// The reason this update must not happen, if it must not.
     pub error: Option<String>,
 }
 

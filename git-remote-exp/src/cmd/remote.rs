@@ -15,84 +15,6 @@ use exp_lib::git::Repo;
 
 use super::{fail, Global};
 
-/// Option names DVC accepts in a `remote` section, across all storage types.
-const REMOTE_OPTIONS: &[&str] = &[
-    "url",
-    "jobs",
-    "checksum_jobs",
-    "verify",
-    "version_aware",
-    "worktree",
-    "type",
-    "shared",
-    "slow_link_warning",
-    "region",
-    "profile",
-    "credentialpath",
-    "configpath",
-    "endpointurl",
-    "access_key_id",
-    "secret_access_key",
-    "session_token",
-    "use_ssl",
-    "ssl_verify",
-    "allow_anonymous_login",
-    "sse",
-    "sse_kms_key_id",
-    "sse_customer_key",
-    "sse_customer_algorithm",
-    "acl",
-    "grant_read",
-    "grant_read_acp",
-    "grant_write_acp",
-    "grant_full_control",
-    "read_timeout",
-    "connect_timeout",
-    "cache_regions",
-    "auth",
-    "user",
-    "password",
-    "ask_password",
-    "custom_auth_header",
-    "method",
-    "token",
-    "cert_path",
-    "key_path",
-    "timeout",
-    "port",
-    "passphrase",
-    "ask_passphrase",
-    "keyfile",
-    "gss_auth",
-    "allow_agent",
-    "max_sessions",
-    "projectname",
-    "connection_string",
-    "sas_token",
-    "account_name",
-    "account_key",
-    "tenant_id",
-    "client_id",
-    "client_secret",
-    "exclude_environment_credential",
-    "exclude_visual_studio_code_credential",
-    "exclude_shared_token_cache_credential",
-    "exclude_managed_identity_credential",
-    "connection_timeout",
-    "gdrive_use_service_account",
-    "gdrive_client_id",
-    "gdrive_client_secret",
-    "gdrive_user_credentials_file",
-    "gdrive_service_account_json_file_path",
-    "gdrive_service_account_user_email",
-    "gdrive_trash_only",
-    "gdrive_acknowledge_abuse",
-    "kerb_ticket",
-    "hdfs_user",
-    "replication",
-    "block_size",
-];
-
 /// Set up and manage DVC storage remotes in DVC's config files.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -358,7 +280,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             if !known.contains(&name) {
                 return fail(&format!("remote '{name}' doesn't exist."), &[]);
             }
-            if !REMOTE_OPTIONS.contains(&option.as_str()) {
+            if !config::options::is_known_option(&option) {
                 return fail(
                     &format!("'{option}' is not an option of DVC remotes"),
                     &["see `dvc remote modify --help` for the options of each storage type"],

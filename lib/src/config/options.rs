@@ -93,6 +93,29 @@ const AZURE: &[&str] = &[
     "connection_timeout",
 ];
 
+/// Options of storage types this list checks no further: Google Drive and HDFS.
+const OTHER: &[&str] = &[
+    "gdrive_use_service_account",
+    "gdrive_client_id",
+    "gdrive_client_secret",
+    "gdrive_user_credentials_file",
+    "gdrive_service_account_json_file_path",
+    "gdrive_service_account_user_email",
+    "gdrive_trash_only",
+    "gdrive_acknowledge_abuse",
+    "kerb_ticket",
+    "hdfs_user",
+    "replication",
+    "block_size",
+];
+
+/// Returns true if and only if some storage type accepts `option`.
+pub fn is_known_option(option: &str) -> bool {
+    [COMMON, LOCAL, S3, HTTP, WEBDAV, SSH, GS, AZURE, OTHER]
+        .iter()
+        .any(|list| list.contains(&option))
+}
+
 /// Returns the storage type DVC derives from `url` and the options specific to it, or
 /// `None` for types this list does not cover (HDFS, OSS, Google Drive and others).
 pub fn type_options(url: &str) -> Option<(&'static str, &'static [&'static str])> {
@@ -151,5 +174,13 @@ mod tests {
         assert!(check_remote_option("azure://c/p", "sas_token").is_ok());
         assert!(check_remote_option("gs://b/p", "projectname").is_ok());
         assert!(check_remote_option("hdfs://h/p", "anything").is_ok());
+    }
+
+    #[test]
+    fn known_options_span_all_types() {
+        assert!(is_known_option("jobs"));
+        assert!(is_known_option("sas_token"));
+        assert!(is_known_option("hdfs_user"));
+        assert!(!is_known_option("colour"));
     }
 }
