@@ -59,7 +59,7 @@ pub enum Error {
     /// An object could not be read.
     #[error("cannot read {what} from the git repository")]
     Read {
-        /// Which object or ref was being read.
+        /// The object or ref that was being read.
         what: String,
         /// The underlying error.
         #[source]
@@ -403,7 +403,7 @@ pub struct PushOptions {
     pub force_if_includes: bool,
 }
 
-/// What `git push --porcelain` reported for one destination ref.
+/// The status `git push --porcelain` reported for one destination ref.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushStatus {
     /// The destination ref.
@@ -473,18 +473,8 @@ impl Git {
         let mut command = self.command();
         command.args(args);
         let shown = args.join(" ");
-        tracing::debug!(args = %shown, "running git");
-        let output = command.output().map_err(|source| Error::Spawn {
-            args: shown.clone(),
-            source,
-        })?;
-        if !output.status.success() {
-            return Err(Error::Failed {
-                args: shown,
-                stderr: first_lines(&output.stderr),
-            });
-        }
-        Ok(output.stdout)
+        let output = run_logged(&mut command, &shown)?;
+        success_stdout(output, shown)
     }
 
     /// Returns the value of the git config `key`, or `None` when it is unset.
@@ -503,16 +493,12 @@ impl Git {
     /// Runs `git config` with `args` and returns its stdout, or `None` when git exits with
     /// status 1 or 5, which `git config` uses for "no such key" and "nothing to unset".
     ///
-    /// Unlike [`Git::output`], this sees the user's own `core.hooksPath`.
+    /// Unlike [`Git::output`], this runs with the user's own `core.hooksPath`.
     pub fn config(&self, args: &[&str]) -> Result<Option<Vec<u8>>, Error> {
         let mut command = self.command_with_user_hooks();
         command.arg("config").args(args);
         let shown = format!("config {}", args.join(" "));
-        tracing::debug!(args = %shown, "running git");
-        let output = command.output().map_err(|source| Error::Spawn {
-            args: shown.clone(),
-            source,
-        })?;
+        let output = run_logged(&mut command, &shown)?;
         match output.status.code() {
             Some(0) => Ok(Some(output.stdout)),
             Some(1) | Some(5) => Ok(None),
@@ -562,12 +548,10 @@ impl Git {
     fn unchecked_output(&self, args: &[&str]) -> Result<std::process::Output, Error> {
         let mut command = self.command();
         command.args(args);
-        let shown = args.join(" ");
-        tracing::debug!(args = %shown, "running git");
-        command.output().map_err(|source| Error::Spawn { args: shown, source })
+        run_logged(&mut command, &args.join(" "))
     }
 
-    /// Returns every value of the config `key` that this runner's repository sees, in order.
+    /// Returns every value of the config `key` that apply to this runner's repository, in order.
     pub fn config_values(&self, key: &str) -> Result<Vec<String>, Error> {
         let stdout = self.config(&["--get-all", key])?.unwrap_or_default();
         Ok(String::from_utf8_lossy(&stdout).lines().map(str::to_owned).collect())
@@ -585,19 +569,9 @@ impl Git {
         if let Some(dir) = self.work_tree.as_ref().or(self.git_dir.as_ref()) {
             command.current_dir(dir);
         }
-        let shown = args.join(" ");
-        tracing::debug!(args = %shown, "running git");
-        let output = command.output().map_err(|source| Error::Spawn {
-            args: shown.clone(),
-            source,
-        })?;
-        if !output.status.success() {
-            return Err(Error::Failed {
-                args: shown,
-                stderr: first_lines(&output.stderr),
-            });
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
+        let output = run_logged(&mut command, &args.join(" "))?;
+        let stdout = success_stdout(output, args.join(" "))?;
+        let text = String::from_utf8_lossy(&stdout);
         Ok(PathBuf::from(text.trim_end_matches(['\n', '\r'])))
     }
 
@@ -626,7 +600,7 @@ impl Git {
 
     /// Fetches objects from `url` into the bound repository without updating any ref.
     ///
-    /// `wants` are object ids or ref names; `extra` holds depth and filter flags.
+    /// `wants` are object ids or ref names; `extra` contains depth and filter flags.
     pub fn fetch_objects(&self, url: &str, wants: &[String], extra: &[String], progress: bool) -> Result<(), Error> {
         let mut args: Vec<&str> = vec![
             "fetch",
@@ -689,11 +663,7 @@ impl Git {
         // Git's own progress and rejection messages go straight to the user's stderr.
         command.args(&args).stdout(Stdio::piped()).stderr(Stdio::inherit());
         let shown = args.join(" ");
-        tracing::debug!(args = %shown, "running git");
-        let output = command.output().map_err(|source| Error::Spawn {
-            args: shown.clone(),
-            source,
-        })?;
+        let output = run_logged(&mut command, &shown)?;
 
         let statuses = parse_porcelain(&String::from_utf8_lossy(&output.stdout));
         if statuses.is_empty() && !output.status.success() {
@@ -728,6 +698,26 @@ pub fn parse_porcelain(stdout: &str) -> Vec<PushStatus> {
         });
     }
     statuses
+}
+
+/// Runs `command` (git with the arguments `shown`) and returns its output, whatever the status.
+fn run_logged(command: &mut Command, shown: &str) -> Result<std::process::Output, Error> {
+    tracing::debug!(args = %shown, "running git");
+    command.output().map_err(|source| Error::Spawn {
+        args: shown.to_owned(),
+        source,
+    })
+}
+
+/// Returns the stdout of a finished git, or its first error lines when it failed.
+fn success_stdout(output: std::process::Output, shown: String) -> Result<Vec<u8>, Error> {
+    if !output.status.success() {
+        return Err(Error::Failed {
+            args: shown,
+            stderr: first_lines(&output.stderr),
+        });
+    }
+    Ok(output.stdout)
 }
 
 fn first_lines(stderr: &[u8]) -> String {
