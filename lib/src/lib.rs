@@ -19,6 +19,7 @@ pub mod link;
 pub mod manifest;
 pub mod metafile;
 pub mod metrics;
+mod pool;
 pub mod object;
 pub mod progress;
 pub mod publish;

@@ -10,8 +10,6 @@
 use std::collections::{HashMap, HashSet};
 use std::error::Error as StdError;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::cache::{self, Cache, MAX_MANIFEST_SIZE};
@@ -233,7 +231,7 @@ pub fn upload(
         )
         .map_err(|error| (classify_put_error(&error), error_chain(&error)))
     };
-    let outcomes = run_pool(&queue, options.jobs, |(key, size)| {
+    let outcomes = crate::pool::parallel(&queue, options.jobs, |(key, size)| {
         let outcome = put(key);
         progress.advance(1, *size);
         outcome
@@ -263,7 +261,7 @@ pub fn upload(
             progress.advance(1, size);
         }
     }
-    let outcomes = run_pool(&ready, options.jobs, |(key, size)| {
+    let outcomes = crate::pool::parallel(&ready, options.jobs, |(key, size)| {
         let outcome = put(key);
         progress.advance(1, *size);
         outcome
@@ -326,7 +324,7 @@ pub fn download(
             }
         }
     }
-    let fetched = run_pool(&to_fetch, options.jobs, |key| {
+    let fetched = crate::pool::parallel(&to_fetch, options.jobs, |key| {
         fetch_manifest(storage, key, &storage_name)
     });
     for (key, outcome) in to_fetch.iter().zip(fetched) {
@@ -365,7 +363,7 @@ pub fn download(
 
     let fetched_count = dirs.iter().filter(|(_, _, bytes)| bytes.is_some()).count();
     progress.begin("download", (queue.len() + fetched_count) as u64, 0);
-    let outcomes = run_pool(&queue, options.jobs, |key| {
+    let outcomes = crate::pool::parallel(&queue, options.jobs, |key| {
         let outcome = download_object(storage, cache, key, &origin);
         progress.advance(1, *outcome.as_ref().unwrap_or(&0));
         outcome
@@ -618,33 +616,6 @@ impl Recorder {
             failed,
         }
     }
-}
-
-/// Applies `work` to every item on up to `jobs` threads and returns the results in item order.
-fn run_pool<T: Sync, R: Send>(items: &[T], jobs: usize, work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
-    let threads = jobs.clamp(1, items.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(index) else {
-                    break;
-                };
-                let result = work(item);
-                results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(result);
-            });
-        }
-    });
-    // Every index below `items.len()` was taken by exactly one thread, and a panicking
-    // thread re-panics when the scope ends, so every slot is filled here.
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
 }
 
 #[cfg(test)]

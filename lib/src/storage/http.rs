@@ -24,7 +24,7 @@ use reqwest::{Method, StatusCode};
 use tokio::io::AsyncReadExt;
 use tokio::runtime::Handle;
 
-use super::listing::parallel;
+use crate::pool::parallel;
 use super::options::Options;
 use super::stream::{read_error_kind, BlockingStream};
 use super::webdav::split_url;
