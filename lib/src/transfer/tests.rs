@@ -1,9 +1,10 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
+use std::sync::Mutex;
 use crate::progress::Silent;
 use crate::storage::{LocalStorage, Operation};
 use crate::test_support::{key, list_files, make_read_only, md5_key, mode, unpack_fixture};
