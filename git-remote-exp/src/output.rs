@@ -1,4 +1,4 @@
-//! How the binaries talk to the user: logs, progress bars and the one error message.
+//! User-facing output of the binaries: logs, progress bars and the one error message.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;

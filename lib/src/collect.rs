@@ -1,4 +1,4 @@
-//! Which DVC outputs a commit declares: every `dvc.lock` (with the flags of the `dvc.yaml`
+//! The DVC outputs a commit declares: every `dvc.lock` (with the flags of the `dvc.yaml`
 //! beside it) and every `*.dvc` file in the commit's tree.
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,9 +16,9 @@ pub enum Error {
     /// A metafile in the commit is invalid.
     #[error("commit {commit} has an invalid metafile")]
     Metafile {
-        /// The commit whose tree holds the metafile.
+        /// The commit whose tree contains the metafile.
         commit: CommitId,
-        /// What is wrong with it.
+        /// The parse error.
         #[source]
         source: metafile::Error,
     },

@@ -409,7 +409,7 @@ fn parse_remote_section(section: &str) -> Option<&str> {
     quoted.strip_prefix('"')?.strip_suffix('"')
 }
 
-/// Returns true if and only if the option `key` holds a secret such as a password or key.
+/// Returns true if and only if the option `key` contains a secret such as a password or key.
 pub(crate) fn is_secret_option(key: &str) -> bool {
     SECRET_OPTIONS.contains(&key.to_ascii_lowercase().as_str())
 }

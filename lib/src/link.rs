@@ -1,4 +1,4 @@
-//! How a cached object is materialised in the workspace, per DVC's `cache.type`.
+//! Link types: the ways a cached object is materialised in the workspace, per DVC's `cache.type`.
 
 use std::fmt;
 use std::str::FromStr;

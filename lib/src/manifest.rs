@@ -39,7 +39,7 @@ pub enum Error {
         id: String,
         /// The rejected path.
         relpath: String,
-        /// What is wrong with it.
+        /// The rule the path breaks.
         reason: &'static str,
     },
     /// Two entries name the same path, or one names a file inside another.
@@ -184,7 +184,7 @@ fn push_python_json_string(out: &mut String, value: &str) {
             c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    // Writing into a String cannot fail.
+                    // `fmt::Write` for `String` never returns an error.
                     let _ = write!(out, "\\u{unit:04x}");
                 }
             }

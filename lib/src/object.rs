@@ -40,7 +40,7 @@ pub enum HashKind {
 }
 
 impl HashKind {
-    /// Returns the folder, relative to a cache or storage root, that holds objects of this kind.
+    /// Returns the folder, relative to a cache or storage root, that contains objects of this kind.
     pub fn layout_prefix(self) -> &'static str {
         match self {
             HashKind::Md5 => "files/md5",

@@ -20,7 +20,7 @@ pub enum Error {
     /// Objects need storage but neither `-r` nor `core.remote` names one.
     #[error("no DVC storage is configured for {what}")]
     NoDefaultStorage {
-        /// What needed the storage, such as "3 objects of refs/exps/...".
+        /// The request that needed the storage, such as "3 objects of refs/exps/...".
         what: String,
     },
     /// The storage could not be opened: unsupported scheme, invalid options, no credentials.

@@ -1,9 +1,10 @@
 //! Publishing ref updates: which objects each updated ref brings to the remote, and
 //! uploading them before any of those refs may move.
 //!
-//! The helper, the pre-push hook and `git exp push` all follow the same steps: plan the
-//! updates (collect the outputs of the commits each one introduces), upload the union of
-//! their objects once, then reject every update whose objects did not all arrive.
+//! The helper, the pre-push hook and `git exp push` all follow the same steps. First they
+//! plan the updates, collecting the outputs of the commits each one introduces. Then they
+//! upload the union of their objects once, and reject every update whose objects did not
+//! all arrive.
 
 use std::collections::HashMap;
 

@@ -32,7 +32,7 @@ pub enum Error {
     InvalidName {
         /// The rejected name.
         name: String,
-        /// What is wrong with it.
+        /// The rule the name breaks.
         reason: &'static str,
     },
 }

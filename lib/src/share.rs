@@ -12,14 +12,14 @@ use crate::refs::ExpRef;
 use crate::storage::Storage;
 use crate::transfer::{self, FailureKind};
 
-/// What went wrong with one object.
+/// The failure of one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectFailure {
     /// The output path that needs the object.
     pub path: String,
     /// The storage name, or `None` when no storage could be chosen.
     pub storage: Option<String>,
-    /// Why the transfer failed, one line.
+    /// The reason the transfer failed, on one line.
     pub message: String,
     /// True when the object is neither in the cache nor in storage.
     pub missing: bool,

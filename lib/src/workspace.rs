@@ -45,12 +45,12 @@ pub struct Options {
     pub jobs: usize,
 }
 
-/// What a checkout did.
+/// The result of a checkout.
 #[derive(Debug, Default)]
 pub struct Outcome {
     /// The download of missing objects, when one ran.
     pub download: Option<share::Outcome>,
-    /// What happened in the workspace.
+    /// The changes made in the workspace.
     pub report: checkout::Report,
 }
 

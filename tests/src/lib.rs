@@ -299,7 +299,7 @@ pub fn read_md5_list(list: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Asserts that `workspace` holds exactly the files of an `md5sum` listing with those hashes,
+/// Asserts that `workspace` contains exactly the files of an `md5sum` listing with those hashes,
 /// looking only at the top-level folders and files the listing mentions.
 pub fn assert_workspace_matches(workspace: &Path, list: &Path) {
     let expected = read_md5_list(list);

@@ -59,7 +59,7 @@ pub struct Summary {
     /// last check; none is ever under a final object name.
     pub leftover_temp_files: usize,
     /// Git's own `*.lock` files that a killed git left behind; the soak removes them before
-    /// rerunning, which is what git's message asks the user to do.
+    /// rerunning, as git's error message instructs.
     pub stale_git_locks: usize,
     /// Invariant violations, each described; empty on success.
     pub violations: Vec<String>,

@@ -1,9 +1,10 @@
 //! Interoperability with real DVC 3 in both directions: what one side pushes, the other
 //! pulls and materialises, with nothing missing and nothing recomputed.
 //!
-//! DVC resolves a relative storage URL in a committed `.dvc/config` against the root of
-//! the Git tree when it reads a revision other than the workspace (`exp pull`, `exp push`),
-//! so the DVC side of these tests names the storage by absolute path in `config.local`.
+//! When DVC reads a revision other than the workspace (`exp pull`, `exp push`), it
+//! resolves a relative storage URL in a committed `.dvc/config` against the root of the
+//! Git tree. The DVC side of these tests therefore names the storage by absolute path in
+//! `config.local`.
 
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! Interoperability with real DVC over S3, and DVC's pushes picked up through the hooks.
 //!
 //! DVC's pushes go to s3s-fs, which checks request signatures. DVC's pulls run against
-//! moto: DVC sends a HEAD request for the `files/md5` prefix itself, which s3s-fs answers
-//! with 500 because the prefix is a folder on its disk, where S3 answers 404.
+//! moto: DVC sends a HEAD request for the `files/md5` prefix itself, and s3s-fs replies
+//! 500 to it because the prefix is a folder on its disk. S3 replies 404.
 
 use std::fs;
 use std::path::Path;

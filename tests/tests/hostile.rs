@@ -8,7 +8,7 @@ use exp_integration_tests::*;
 
 const CONFIG: &str = "[core]\n    remote = store\n['remote \"store\"']\n    url = ../../store\n";
 
-/// Creates a repository whose single commit holds `files`, with a default storage beside it.
+/// Creates a repository whose single commit contains `files`, with a default storage beside it.
 fn repo_with(sandbox: &Sandbox, files: &[(&str, &[u8])]) -> PathBuf {
     let repo = sandbox.path().join("repo");
     fs::create_dir_all(repo.join(".dvc")).expect("repo");

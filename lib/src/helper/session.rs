@@ -8,7 +8,7 @@
 //!
 //! Order of a fetch: `list`, options, an optional `fetch` batch (git skips it when it has
 //! every object), then the end of the session, after git has updated the local refs. Data
-//! is downloaded at that end for experiment refs that now match the listing; failures
+//! is downloaded at that end for experiment refs that now match the listing. Failures
 //! there can only warn, because git has already finished the fetch.
 
 use std::collections::{BTreeSet, HashMap};

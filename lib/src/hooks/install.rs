@@ -6,8 +6,8 @@
 //!    worktrees. For `--global` and `--system` it is that scope's `core.hooksPath`, else
 //!    the `hooks` folder of its `init.templateDir`, else that of a template directory
 //!    which install creates and sets as `init.templateDir`.
-//! 2. Plan every hook before writing any: a shim of ours is upgraded in place, a missing
-//!    hook is written, and a foreign hook is chained (renamed to `<hook>.before-git-exp`,
+//! 2. Plan every hook before writing any. A shim of ours is upgraded in place and a
+//!    missing hook is written. A foreign hook is chained (renamed to `<hook>.before-git-exp`,
 //!    which the shim runs first), replaced with `force`, or left alone with `manual`.
 //!    A foreign hook whose chained slot is already taken stops the install.
 //! 3. Write each shim to a temporary file in the directory and rename it into place.
