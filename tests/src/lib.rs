@@ -105,6 +105,13 @@ impl Sandbox {
             std::fs::create_dir_all(dir.path().join(sub)).expect("sandbox dirs");
         }
         std::fs::write(dir.path().join("home/.gitconfig"), "").expect("gitconfig");
+        // DVC otherwise asks its update server for a newer version, which is not on this
+        // machine; outside CI only this setting stops it.
+        std::fs::write(
+            dir.path().join("dvc-global/config"),
+            "[core]\n    check_update = false\n    analytics = false\n",
+        )
+        .expect("DVC global config");
         Sandbox { dir }
     }
 
