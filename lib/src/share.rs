@@ -101,7 +101,14 @@ pub fn transfer(
         outcome.storages.insert(name.clone(), storage.describe());
 
         let keys: Vec<ObjectKey> = objects.keys().copied().collect();
-        let report = run(project, storage.as_ref(), &keys, direction, options, progress);
+        let report = run(
+            project,
+            storage.as_ref(),
+            &keys,
+            direction,
+            options,
+            progress,
+        );
         outcome.transferred += report.transferred.len();
         outcome.bytes += report.bytes;
         outcome.already_present += report.already_present;
@@ -113,7 +120,10 @@ pub fn transfer(
                     path,
                     storage: Some(name.clone()),
                     message: failure.message,
-                    missing: matches!(failure.kind, FailureKind::MissingLocally | FailureKind::MissingInStorage),
+                    missing: matches!(
+                        failure.kind,
+                        FailureKind::MissingLocally | FailureKind::MissingInStorage
+                    ),
                 },
             );
         }
@@ -132,7 +142,9 @@ fn run(
 ) -> transfer::Report {
     match direction {
         Direction::Upload => transfer::upload(project.cache(), storage, keys, options, progress),
-        Direction::Download => transfer::download(storage, project.cache(), keys, options, progress),
+        Direction::Download => {
+            transfer::download(storage, project.cache(), keys, options, progress)
+        }
     }
 }
 
@@ -154,14 +166,33 @@ fn output_path_of(objects: &BTreeMap<ObjectKey, String>, key: &ObjectKey) -> Str
     }
 }
 
-fn fail_all(outcome: &mut Outcome, objects: &BTreeMap<ObjectKey, String>, storage: Option<&str>, message: &str) {
+/// Records one failure for every object of `objects`, all for the same reason.
+///
+/// Failures print in object order, so the first object carries `message` in full and the
+/// others point back to it instead of repeating it.
+fn fail_all(
+    outcome: &mut Outcome,
+    objects: &BTreeMap<ObjectKey, String>,
+    storage: Option<&str>,
+    message: &str,
+) {
+    let mut first = true;
     for (key, path) in objects {
+        let message = if first {
+            message.to_owned()
+        } else {
+            match storage {
+                Some(name) => format!("storage {name:?} is unusable, as reported above"),
+                None => "no storage is set, as reported above".to_owned(),
+            }
+        };
+        first = false;
         outcome.failures.insert(
             *key,
             ObjectFailure {
                 path: path.clone(),
                 storage: storage.map(str::to_owned),
-                message: message.to_owned(),
+                message,
                 missing: false,
             },
         );
@@ -209,7 +240,9 @@ pub fn missing_experiment_objects(
     let mut collector = Collector::new(repo);
     let mut found = ExperimentObjects::default();
     for (experiment, tip) in experiments {
-        let baseline: Vec<CommitId> = CommitId::from_hex(experiment.baseline().as_bytes()).into_iter().collect();
+        let baseline: Vec<CommitId> = CommitId::from_hex(experiment.baseline().as_bytes())
+            .into_iter()
+            .collect();
         let commits = repo.commits_in_range(*tip, &baseline)?;
         match collector.objects(&commits, Purpose::Fetch) {
             Ok(objects) => {
@@ -219,7 +252,9 @@ pub fn missing_experiment_objects(
                     found.incomplete += 1;
                 }
             }
-            Err(error) => found.skipped.push((experiment.clone(), error_chain(&error))),
+            Err(error) => found
+                .skipped
+                .push((experiment.clone(), error_chain(&error))),
         }
     }
     Ok(found)

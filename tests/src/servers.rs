@@ -275,37 +275,140 @@ pub fn http_post() -> &'static Server {
 pub fn sshd() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let program = find_tool("sshd", &[PathBuf::from("/usr/sbin")], "apt-get install openssh-server");
-        find_tool("ssh", &[], "apt-get install openssh-client");
+        let program = find_tool(
+            "sshd",
+            &[PathBuf::from("/usr/sbin")],
+            "apt-get install openssh-server",
+        );
         let (dir, root) = server_dirs("sshd");
-        std::fs::create_dir_all("/run/sshd").expect("privilege separation folder /run/sshd");
-        for key in ["host_ed25519", "client_key"] {
-            let status = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", ""])
-                .arg("-f")
-                .arg(dir.join(key))
-                .status()
-                .expect("run ssh-keygen");
-            assert!(status.success(), "ssh-keygen failed");
-        }
-        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).expect("authorized keys");
+        ssh_keygen(&dir.join("client_key"), "");
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys"))
+            .expect("authorized keys");
         let port = free_port();
-        let config = dir.join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {dir}/host_ed25519\nPidFile {dir}/sshd.pid\n\
-                 AuthorizedKeysFile {dir}/authorized_keys\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                 PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\n\
-                 Subsystem sftp internal-sftp\nMaxStartups 100:30:200\nMaxSessions 64\n",
-                dir = dir.display()
-            ),
-        )
-        .expect("sshd config");
+        let config = sshd_config(
+            &dir,
+            port,
+            "PasswordAuthentication no\nPermitRootLogin prohibit-password\n",
+        );
         let mut command = Command::new(program);
-        command.arg("-D").arg("-f").arg(&config).arg("-E").arg(dir.join("sshd-events.log"));
+        command
+            .arg("-D")
+            .arg("-f")
+            .arg(&config)
+            .arg("-E")
+            .arg(dir.join("sshd-events.log"));
         start("sshd", command, port, root, dir)
     })
+}
+
+/// Login name on [`sshd_password`] that takes [`SSH_PASSWORD`].
+pub const SSH_USER: &str = "exp-storage";
+
+/// Password of [`SSH_USER`]; quotes, a dollar sign and spaces check that nothing re-parses it.
+pub const SSH_PASSWORD: &str = "it's a $ecret pass";
+
+/// Passphrase of the `locked_key` in [`sshd_password`]'s `dir`.
+pub const SSH_PASSPHRASE: &str = "open sesame $1";
+
+/// Debian's sshd that accepts [`SSH_USER`] with [`SSH_PASSWORD`], and the passphrase-protected
+/// key `locked_key` in its `dir`.
+///
+/// sshd checks passwords against `/etc/passwd` and `/etc/shadow`. It runs in a mount
+/// namespace of its own (util-linux's `unshare`, which needs root), where copies of both files
+/// with the test user added are bound over the real ones, so the machine's accounts never
+/// change. The test user has uid 0, so uploads land with the same owner as in [`sshd`].
+pub fn sshd_password() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let program = find_tool(
+            "sshd",
+            &[PathBuf::from("/usr/sbin")],
+            "apt-get install openssh-server",
+        );
+        let unshare = find_tool("unshare", &[], "apt-get install util-linux");
+        let (dir, root) = server_dirs("sshd-password");
+        ssh_keygen(&dir.join("locked_key"), SSH_PASSPHRASE);
+        std::fs::copy(dir.join("locked_key.pub"), dir.join("authorized_keys"))
+            .expect("authorized keys");
+
+        let hash = Command::new(find_tool("openssl", &[], "apt-get install openssl"))
+            .args(["passwd", "-6", "-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                let mut stdin = child.stdin.take().expect("piped stdin");
+                stdin.write_all(format!("{SSH_PASSWORD}\n").as_bytes())?;
+                drop(stdin);
+                child.wait_with_output()
+            })
+            .expect("run openssl passwd");
+        let hash = String::from_utf8(hash.stdout).expect("hash is text");
+        let mut passwd = std::fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
+        passwd.push_str(&format!(
+            "{SSH_USER}:x:0:0:git-remote-exp test:{}:/bin/sh\n",
+            root.display()
+        ));
+        let mut shadow = std::fs::read_to_string("/etc/shadow").expect("read /etc/shadow");
+        shadow.push_str(&format!("{SSH_USER}:{}:19000:0:99999:7:::\n", hash.trim()));
+        std::fs::write(dir.join("passwd"), passwd).expect("write passwd copy");
+        std::fs::write(dir.join("shadow"), shadow).expect("write shadow copy");
+
+        let port = free_port();
+        let config = sshd_config(
+            &dir,
+            port,
+            "PasswordAuthentication yes\nPermitRootLogin yes\n",
+        );
+        let mut command = Command::new(unshare);
+        command
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(
+                "mount --bind \"$1/passwd\" /etc/passwd && mount --bind \"$1/shadow\" /etc/shadow \
+                 && exec \"$2\" -D -f \"$3\" -E \"$1/sshd-events.log\"",
+            )
+            .arg("sshd-password")
+            .arg(&dir)
+            .arg(program)
+            .arg(&config);
+        start("sshd-password", command, port, root, dir)
+    })
+}
+
+/// Makes an ed25519 key pair at `path` and `path.pub`, encrypted when `passphrase` is not empty.
+fn ssh_keygen(path: &Path, passphrase: &str) {
+    let status = Command::new(find_tool(
+        "ssh-keygen",
+        &[],
+        "apt-get install openssh-client",
+    ))
+    .args(["-q", "-t", "ed25519", "-N", passphrase])
+    .arg("-f")
+    .arg(path)
+    .status()
+    .expect("run ssh-keygen");
+    assert!(status.success(), "ssh-keygen failed for {}", path.display());
+}
+
+/// Writes `dir/sshd_config` for a server on `port` with a new host key, the keys in
+/// `dir/authorized_keys` and the SFTP subsystem, plus `auth` lines, and returns its path.
+fn sshd_config(dir: &Path, port: u16, auth: &str) -> PathBuf {
+    find_tool("ssh", &[], "apt-get install openssh-client");
+    std::fs::create_dir_all("/run/sshd").expect("privilege separation folder /run/sshd");
+    ssh_keygen(&dir.join("host_ed25519"), "");
+    let config = dir.join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {dir}/host_ed25519\nPidFile {dir}/sshd.pid\n\
+             AuthorizedKeysFile {dir}/authorized_keys\nKbdInteractiveAuthentication no\n\
+             PubkeyAuthentication yes\nUsePAM no\nStrictModes no\n{auth}\
+             Subsystem sftp internal-sftp\nMaxStartups 100:30:200\nMaxSessions 64\n",
+            dir = dir.display()
+        ),
+    )
+    .expect("sshd config");
+    config
 }
 
 /// Azurite's blob service without telemetry; container `dvc-test` exists.

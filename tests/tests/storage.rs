@@ -47,6 +47,8 @@ struct Target {
     /// Put an `ssh` first on PATH that reads `$HOME/.ssh/config`. OpenSSH finds its config
     /// through the passwd entry, not `$HOME`, so the sandbox's config needs this to apply.
     ssh_reads_sandbox_home: bool,
+    /// Extra environment for git and everything it starts.
+    env: Vec<(&'static str, String)>,
 }
 
 impl Target {
@@ -57,6 +59,7 @@ impl Target {
             secrets: Vec::new(),
             home_files: Vec::new(),
             ssh_reads_sandbox_home: false,
+            env: Vec::new(),
         }
     }
 
@@ -114,8 +117,14 @@ impl Target {
 
     /// Runs git in `cwd` with the sandbox environment and this target's PATH.
     fn git(&self, sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> std::process::Output {
+        succeed(&mut self.git_command(sandbox, cwd, args))
+    }
+
+    /// Builds the git command of [`Target::git`] without running it.
+    fn git_command(&self, sandbox: &Sandbox, cwd: &Path, args: &[&str]) -> std::process::Command {
         let mut command = sandbox.command("git", cwd);
         command.args(args);
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         if self.ssh_reads_sandbox_home {
             let mut path = std::ffi::OsString::from(sandbox.path().join("bin"));
             path.push(":");
@@ -128,7 +137,7 @@ impl Target {
             );
             command.env("PATH", path);
         }
-        succeed(&mut command)
+        command
     }
 }
 
@@ -322,6 +331,149 @@ fn sftp_keyfile_option_round_trip() {
     ));
     target.ssh_reads_sandbox_home = true;
     round_trip(&target, || files_under(&root));
+}
+
+/// A target on [`servers::sshd_password`] as [`servers::SSH_USER`], with `options` and the
+/// server's host key recorded in a known hosts file of the sandbox.
+fn ssh_password_target(server: &Server, folder: &str) -> (Target, PathBuf) {
+    let root = server.root.join(folder);
+    let mut target = Target::new(format!(
+        "ssh://{}@127.0.0.1{}",
+        servers::SSH_USER,
+        root.display()
+    ))
+    .option("port", server.port.to_string());
+    target.home_files.push((
+        ".ssh/config",
+        format!(
+            "Host *\n    UserKnownHostsFile {}\n    IdentitiesOnly yes\n    PreferredAuthentications publickey,password\n",
+            server.dir.join("known_hosts").display()
+        ),
+    ));
+    target.ssh_reads_sandbox_home = true;
+    (target, root)
+}
+
+#[test]
+fn sftp_password_round_trip() {
+    let server = servers::sshd_password();
+    let (target, root) = ssh_password_target(server, "password");
+    let target = target.secret("password", servers::SSH_PASSWORD);
+    round_trip(&target, || files_under(&root));
+    assert_objects_intact(&root);
+}
+
+#[test]
+fn sftp_key_passphrase_round_trip() {
+    let server = servers::sshd_password();
+    let (target, root) = ssh_password_target(server, "passphrase");
+    let target = target
+        .option(
+            "keyfile",
+            server.dir.join("locked_key").display().to_string(),
+        )
+        .secret("passphrase", servers::SSH_PASSPHRASE);
+    round_trip(&target, || files_under(&root));
+}
+
+#[test]
+fn sftp_ask_password_asks_git_askpass() {
+    let server = servers::sshd_password();
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    let (mut target, root) = ssh_password_target(server, "ask-password");
+    target = target.option("ask_password", "true");
+
+    // The askpass program records the question it was asked and answers with the password.
+    let askpass = sandbox.path().join("askpass");
+    fs::write(
+        &askpass,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> {questions}\nprintf '%s\\n' '{answer}'\n",
+            questions = sandbox.path().join("questions").display(),
+            answer = servers::SSH_PASSWORD.replace('\'', "'\\''"),
+        ),
+    )
+    .expect("askpass script");
+    fs::set_permissions(
+        &askpass,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    target
+        .env
+        .push(("GIT_ASKPASS", askpass.display().to_string()));
+    target.configure(&sandbox, &project);
+
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+    let output = target.git(
+        &sandbox,
+        &project,
+        &["push", "share", "refs/exps/*:refs/exps/*"],
+    );
+    assert!(
+        stderr(&output).contains("uploaded 31 objects"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(files_under(&root), expected_storage_files(&fixture));
+    assert_eq!(
+        fs::read_to_string(sandbox.path().join("questions")).expect("questions asked"),
+        format!(
+            "Password for {}@127.0.0.1 at storage \"storage\" (ssh://{}@127.0.0.1{}): \n",
+            servers::SSH_USER,
+            servers::SSH_USER,
+            root.display()
+        )
+    );
+}
+
+#[test]
+fn sftp_wrong_password_fails_without_showing_it() {
+    let server = servers::sshd_password();
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    let (target, root) = ssh_password_target(server, "wrong-password");
+    let target = target.secret("password", "not-the-Password-9431");
+    target.configure(&sandbox, &project);
+
+    sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
+    let output = target
+        .git_command(
+            &sandbox,
+            &project,
+            &["push", "share", "refs/exps/*:refs/exps/*"],
+        )
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run git push");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}@127.0.0.1: Permission denied (publickey,password).",
+            servers::SSH_USER
+        )),
+        "{err}"
+    );
+    // Seven objects fail; the reason is printed with the first, the others point back to it.
+    assert_eq!(err.matches("Permission denied").count(), 1, "{err}");
+    assert_eq!(err.matches("git-remote-exp: failed ").count(), 7, "{err}");
+    assert_eq!(
+        err.matches("storage \"storage\" is unusable, as reported above")
+            .count(),
+        6,
+        "{err}"
+    );
+    assert!(!err.contains("not-the-Password-9431"), "{err}");
+    assert!(!stdout(&output).contains("not-the-Password-9431"));
+    assert!(files_under(&root).is_empty());
+    assert_eq!(
+        stdout(&sandbox.git(&fixture.join("origin.git"), &["for-each-ref", "refs/exps"])),
+        ""
+    );
 }
 
 #[test]

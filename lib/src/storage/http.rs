@@ -12,7 +12,7 @@
 //! so a server that writes atomically never stores them.
 
 use std::collections::HashMap;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,13 +24,13 @@ use reqwest::{Method, StatusCode};
 use tokio::io::AsyncReadExt;
 use tokio::runtime::Handle;
 
-use crate::pool::parallel;
 use super::options::Options;
 use super::stream::{read_error_kind, BlockingStream};
 use super::webdav::split_url;
 use super::{Error, OpenError, Operation, RemoteError, Storage};
 use crate::config::RemoteConfig;
 use crate::object::{hash_file, Hasher, ObjectKey};
+use crate::pool::parallel;
 use crate::redact;
 
 /// Chunk size of streamed uploads; DVC's HTTP remote sends 5 MiB chunks as well.
@@ -78,76 +78,6 @@ pub(crate) fn ssl_verify(options: &Options<'_>) -> Result<(bool, Option<PathBuf>
     }
 }
 
-/// Asks for the password of `user` when a remote sets `ask_password`.
-///
-/// Runs the program in `GIT_ASKPASS` or `SSH_ASKPASS` when one is set, as git does, else
-/// prompts on the controlling terminal without echo. Without either it returns
-/// [`OpenError::NoCredentials`], because the helper's standard input belongs to git.
-pub(crate) fn ask_password(remote: &RemoteConfig, user: &str) -> Result<String, OpenError> {
-    let prompt = format!(
-        "Password for {user} at storage {:?} ({}): ",
-        remote.name,
-        remote.redacted_url()
-    );
-
-    for variable in ["GIT_ASKPASS", "SSH_ASKPASS"] {
-        let Some(program) = std::env::var_os(variable).filter(|p| !p.is_empty()) else {
-            continue;
-        };
-        let output = std::process::Command::new(&program)
-            .arg(&prompt)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .map_err(|e| OpenError::client(remote, &e))?;
-        if output.status.success() {
-            let password = String::from_utf8_lossy(&output.stdout)
-                .trim_end_matches(['\r', '\n'])
-                .to_owned();
-            redact::register(&password);
-            return Ok(password);
-        }
-    }
-
-    let no_terminal = || OpenError::NoCredentials {
-        remote: remote.name.clone(),
-        hint: format!(
-            "ask_password is set but there is no terminal to ask on; store the password with \
-             `dvc remote modify --local {} password PASSWORD` or set GIT_ASKPASS",
-            remote.name
-        ),
-    };
-    let mut tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .map_err(|_| no_terminal())?;
-    if !tty.is_terminal() {
-        return Err(no_terminal());
-    }
-    let stty = |arg: &str| -> io::Result<()> {
-        let input = std::fs::File::open("/dev/tty")?;
-        std::process::Command::new("stty")
-            .arg(arg)
-            .stdin(input)
-            .status()
-            .map(|_| ())
-    };
-    tty.write_all(prompt.as_bytes())
-        .map_err(|_| no_terminal())?;
-    let _ = stty("-echo");
-    let mut line = String::new();
-    let mut byte = [0u8; 1];
-    while tty.read(&mut byte).map_err(|_| no_terminal())? == 1 && byte[0] != b'\n' {
-        line.push(byte[0] as char);
-    }
-    let _ = stty("echo");
-    let _ = tty.write_all(b"\n");
-    let password = line.trim_end_matches('\r').to_owned();
-    redact::register(&password);
-    Ok(password)
-}
-
 /// Derives the client settings from `remote`.
 pub(crate) fn settings(remote: &RemoteConfig) -> Result<HttpSettings, OpenError> {
     let options = Options::new(remote);
@@ -178,7 +108,10 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<HttpSettings, OpenError>
     let auth_kind = options.get("auth").map(str::to_ascii_lowercase);
     let wants_password = matches!(auth_kind.as_deref(), Some("basic" | "custom"));
     if wants_password && password.is_none() && options.bool("ask_password")?.unwrap_or(false) {
-        password = Some(ask_password(remote, user.as_deref().unwrap_or(""))?);
+        password = Some(super::prompt::ask_password(
+            remote,
+            user.as_deref().unwrap_or(""),
+        )?);
     }
 
     let auth = match auth_kind.as_deref() {

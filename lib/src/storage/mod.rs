@@ -25,6 +25,7 @@ mod listing;
 mod local;
 mod open;
 mod options;
+mod prompt;
 mod runtime;
 mod s3;
 mod sftp;

@@ -2,9 +2,14 @@
 //!
 //! The connection is an OpenSSH control master started with the `ssh` binary, so
 //! `~/.ssh/config`, agents, `ProxyJump` and known hosts work as they do for `git`. DVC's
-//! `user`, `port` and `keyfile` options override the URL and the ssh config. Password
-//! authentication is rejected: `ssh` runs in batch mode here because the helper's standard
-//! input belongs to git, so use a key, an agent or the ssh config instead.
+//! `user`, `port` and `keyfile` options override the URL and the ssh config.
+//!
+//! Without a password or passphrase, `ssh` runs in batch mode: it never prompts, because the
+//! helper's standard input belongs to git. With DVC's `password` or `passphrase` (or the
+//! `ask_` options, which ask through `GIT_ASKPASS` or the terminal first), the control master
+//! is started here instead, with `SSH_ASKPASS` forced to a script in the private control
+//! folder. The script answers ssh's prompts from its environment, so the secret is never on a
+//! command line or in a file.
 //!
 //! Uploads go to a temporary name in the object's directory (`.NAME.RANDOM.tmp`) and are
 //! renamed into place after their MD5 matched.
@@ -18,7 +23,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use openssh::{ControlPersist, KnownHosts, SessionBuilder};
+use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
 use openssh_sftp_client::error::SftpErrorKind;
 use openssh_sftp_client::{Error as SftpError, Sftp, SftpOptions};
 use tokio::runtime::Handle;
@@ -28,9 +33,10 @@ use super::listing::{self, ShardListing};
 use super::options::Options;
 use super::stream::BlockingStream;
 use super::webdav::split_url;
-use super::{Error, OpenError, Operation, RemoteError, Storage};
+use super::{prompt, Error, OpenError, Operation, RemoteError, Storage};
 use crate::config::RemoteConfig;
 use crate::object::{Hasher, ObjectKey};
+use crate::redact::{self, Secret};
 
 /// Bytes per SFTP read or write request batch.
 const CHUNK: usize = 256 * 1024;
@@ -45,6 +51,10 @@ pub(crate) struct SftpSettings {
     pub user: Option<String>,
     pub port: Option<u16>,
     pub keyfile: Option<PathBuf>,
+    /// Password for ssh's password prompts. When it is set, batch mode is off.
+    pub password: Option<Secret>,
+    /// Passphrase for ssh's private key prompts. When it is set, batch mode is off.
+    pub passphrase: Option<Secret>,
     /// Absolute path of the storage on the server, without a trailing slash.
     pub root: String,
     pub connect_timeout: Duration,
@@ -56,18 +66,13 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<SftpSettings, OpenError>
     let options = Options::new(remote);
     let (_, userinfo, authority, path) = split_url(&remote.url)
         .ok_or_else(|| super::s3::invalid_url(remote, "expected ssh://[USER@]HOST[:PORT]/PATH"))?;
-    if userinfo.is_some_and(|u| u.contains(':')) || options.get("password").is_some() {
-        return Err(options.unsupported(
-            "password",
-            "password authentication is not supported over ssh; use keyfile, an ssh agent or ~/.ssh/config",
-        ));
-    }
-    if options.bool("ask_password")?.unwrap_or(false) {
-        return Err(options.unsupported(
-            "ask_password",
-            "password authentication is not supported over ssh; use keyfile, an ssh agent or ~/.ssh/config",
-        ));
-    }
+    let (url_user, url_password) = match userinfo.map(|u| u.split_once(':')) {
+        Some(Some((user, password))) => (Some(user), Some(password)),
+        Some(None) => (userinfo, None),
+        None => (None, None),
+    };
+    let user = options.get("user").or(url_user).map(str::to_owned);
+    let keyfile = options.path("keyfile");
 
     let (host, url_port) = match authority.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
@@ -93,20 +98,144 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<SftpSettings, OpenError>
         ));
     }
 
+    let password = match options.get("password").or(url_password) {
+        Some(password) => Some(password.to_owned()),
+        None if options.bool("ask_password")?.unwrap_or(false) => Some(prompt::ask_password(
+            remote,
+            &format!("{}@{host}", user.as_deref().unwrap_or("(ssh default user)")),
+        )?),
+        None => None,
+    };
+    let passphrase = match options.get("passphrase") {
+        Some(passphrase) => Some(passphrase.to_owned()),
+        None if options.bool("ask_passphrase")?.unwrap_or(false) => {
+            let key = keyfile.as_ref().map_or_else(
+                || "(ssh default key)".to_owned(),
+                |path| path.display().to_string(),
+            );
+            Some(prompt::ask_passphrase(remote, &key)?)
+        }
+        None => None,
+    };
+
     Ok(SftpSettings {
         host,
-        user: options
-            .get("user")
-            .map(str::to_owned)
-            .or(userinfo.map(str::to_owned)),
+        user,
         port,
-        keyfile: options.path("keyfile"),
+        keyfile,
+        password: password.map(Secret::new),
+        passphrase: passphrase.map(Secret::new),
         root,
         connect_timeout: options
             .seconds("timeout")?
             .unwrap_or(super::options::DEFAULT_CONNECT_TIMEOUT),
         inactivity: options.read_timeout(&["read_timeout", "timeout"])?,
     })
+}
+
+/// Askpass script for ssh's prompts. It prints the passphrase for passphrase prompts and the
+/// password for every other prompt (password, keyboard-interactive).
+const ASKPASS_SCRIPT: &str = "#!/bin/sh\n\
+case \"$1\" in\n\
+*assphrase*) printf '%s\\n' \"$GIT_EXP_SSH_PASSPHRASE\" ;;\n\
+*) printf '%s\\n' \"$GIT_EXP_SSH_PASSWORD\" ;;\n\
+esac\n";
+
+/// A running control master and the files `openssh` resumes it from.
+struct Master {
+    socket: Box<Path>,
+    log: Box<Path>,
+}
+
+/// Starts an ssh control master in `dir` that may prompt for a password or passphrase,
+/// answered by [`ASKPASS_SCRIPT`] from `settings`.
+///
+/// The `openssh` builder always runs ssh in batch mode, which turns password and passphrase
+/// prompts off, so this master is started directly with the same options otherwise.
+fn start_master_with_askpass(
+    remote: &RemoteConfig,
+    settings: &SftpSettings,
+    dir: &Path,
+) -> Result<Master, OpenError> {
+    let askpass = dir.join("askpass");
+    write_script(&askpass, ASKPASS_SCRIPT).map_err(|e| OpenError::client(remote, &e))?;
+    let socket = dir.join("master");
+    let log = dir.join("master.log");
+
+    let mut ssh = std::process::Command::new("ssh");
+    ssh.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .arg("-E")
+        .arg(&log)
+        .arg("-S")
+        .arg(&socket)
+        .args(["-M", "-f", "-N"])
+        .args(["-o", &format!("ControlPersist={MASTER_IDLE_SECONDS}")])
+        .args(["-o", "StrictHostKeyChecking=accept-new"])
+        .args(["-o", "NumberOfPasswordPrompts=1"])
+        .args(["-o", "ServerAliveInterval=15"])
+        .args([
+            "-o",
+            &format!(
+                "ConnectTimeout={}",
+                settings.connect_timeout.as_secs().max(1)
+            ),
+        ])
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env(
+            "GIT_EXP_SSH_PASSWORD",
+            settings.password.as_ref().map_or("", Secret::expose),
+        )
+        .env(
+            "GIT_EXP_SSH_PASSPHRASE",
+            settings.passphrase.as_ref().map_or("", Secret::expose),
+        );
+    if let Some(port) = settings.port {
+        ssh.arg("-p").arg(port.to_string());
+    }
+    if let Some(user) = &settings.user {
+        ssh.arg("-l").arg(user);
+    }
+    if let Some(keyfile) = &settings.keyfile {
+        ssh.args(["-o", "IdentitiesOnly=yes", "-i"]).arg(keyfile);
+    }
+    ssh.arg("--").arg(&settings.host);
+
+    tracing::debug!(host = %settings.host, "starting ssh control master with askpass");
+    let status = ssh.status().map_err(|e| OpenError::client(remote, &e))?;
+    if !status.success() {
+        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        let message = log_text
+            .lines()
+            .rfind(|line| !line.trim().is_empty())
+            .unwrap_or("no message");
+        return Err(OpenError::client_message(
+            remote,
+            &format!(
+                "ssh to {} failed ({status}): {}",
+                settings.host,
+                redact::scrub(message)
+            ),
+        ));
+    }
+    Ok(Master {
+        socket: socket.into_boxed_path(),
+        log: log.into_boxed_path(),
+    })
+}
+
+/// Writes an executable script only its owner can read.
+fn write_script(path: &Path, text: &str) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o700)
+        .open(path)?;
+    io::Write::write_all(&mut file, text.as_bytes())
 }
 
 /// A DVC remote on an SFTP server.
@@ -152,11 +281,17 @@ impl SftpStorage {
             builder.keyfile(keyfile);
         }
 
+        let answers_prompts = settings.password.is_some() || settings.passphrase.is_some();
+        let session = if answers_prompts {
+            let master = start_master_with_askpass(remote, &settings, control_dir.path())?;
+            Session::resume_mux(master.socket, Some(master.log))
+        } else {
+            handle
+                .block_on(builder.connect_mux(&settings.host))
+                .map_err(|e| OpenError::client(remote, &e))?
+        };
         let sftp = handle
-            .block_on(async {
-                let session = builder.connect_mux(&settings.host).await?;
-                Sftp::from_session(session, SftpOptions::new()).await
-            })
+            .block_on(Sftp::from_session(session, SftpOptions::new()))
             .map_err(|e| OpenError::client(remote, &e))?;
         tracing::debug!(host = %settings.host, root = %settings.root, "opened ssh storage");
         Ok(SftpStorage {

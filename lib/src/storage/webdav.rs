@@ -115,7 +115,7 @@ pub(crate) fn settings(remote: &RemoteConfig) -> Result<WebDavSettings, OpenErro
         let password = match password {
             Some(password) => password,
             None if options.bool("ask_password")?.unwrap_or(false) => {
-                super::http::ask_password(remote, user)?
+                super::prompt::ask_password(remote, user)?
             }
             None => String::new(),
         };

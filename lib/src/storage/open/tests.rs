@@ -8,6 +8,7 @@ use reqwest::Method;
 
 use super::super::{azure, gcs, http, sftp, webdav};
 use super::*;
+use crate::redact::{Secret, REDACTED};
 
 fn remote(url: &str, options: &[(&str, &str)]) -> RemoteConfig {
     RemoteConfig {
@@ -279,12 +280,31 @@ fn ssh_url_and_options() {
     assert_eq!(alias.host, "backup");
     assert_eq!((alias.user, alias.port), (None, None));
 
-    let error =
-        sftp::settings(&remote("ssh://h/data", &[("password", "pw")])).expect_err("password");
+    let with_password =
+        sftp::settings(&remote("ssh://h/data", &[("password", "pw")])).expect("password");
     assert_eq!(
-        error.to_string(),
-        "option password of storage \"store\" is not supported: password authentication is not supported over ssh; use keyfile, an ssh agent or ~/.ssh/config"
+        with_password.password.as_ref().map(Secret::expose),
+        Some("pw")
     );
+    assert_eq!(with_password.passphrase, None);
+    assert!(format!("{with_password:?}").contains(&format!("password: Some({REDACTED})")));
+    assert!(!format!("{with_password:?}").contains("\"pw\""));
+
+    let from_url = sftp::settings(&remote(
+        "ssh://carol:url-secret@h/data",
+        &[("passphrase", "key words")],
+    ))
+    .expect("url password");
+    assert_eq!(from_url.user.as_deref(), Some("carol"));
+    assert_eq!(
+        from_url.password.as_ref().map(Secret::expose),
+        Some("url-secret")
+    );
+    assert_eq!(
+        from_url.passphrase.as_ref().map(Secret::expose),
+        Some("key words")
+    );
+
     let error = sftp::settings(&remote("ssh://h", &[])).expect_err("no path");
     assert_eq!(
         error.to_string(),
