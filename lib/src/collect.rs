@@ -107,7 +107,10 @@ impl<'repo> Collector<'repo> {
     /// Returns every output declared in the tree of `commit`, sorted by path.
     pub fn outputs(&mut self, commit: CommitId) -> Result<Vec<Output>, Error> {
         let metafiles = self.repo.metafiles(commit)?;
-        let by_path: HashMap<&str, CommitId> = metafiles.iter().map(|m| (m.path.as_str(), m.blob)).collect();
+        let by_path: HashMap<&str, CommitId> = metafiles
+            .iter()
+            .map(|m| (m.path.as_str(), m.blob))
+            .collect();
         let mut outputs = Vec::new();
 
         for file in &metafiles {
@@ -116,7 +119,9 @@ impl<'repo> Collector<'repo> {
                 let dir = parent_dir(&file.path);
                 let yaml_path = join(dir, "dvc.yaml");
                 let yaml_blob = by_path.get(yaml_path.as_str()).copied();
-                outputs.extend(self.lock_outputs(commit, &file.path, file.blob, &yaml_path, yaml_blob)?);
+                outputs.extend(
+                    self.lock_outputs(commit, &file.path, file.blob, &yaml_path, yaml_blob)?,
+                );
             } else if name.ends_with(".dvc") {
                 outputs.extend(self.dvc_file_outputs(commit, &file.path, file.blob)?);
             }
@@ -137,14 +142,19 @@ impl<'repo> Collector<'repo> {
         Ok(set)
     }
 
-    fn dvc_file_outputs(&mut self, commit: CommitId, path: &str, blob: CommitId) -> Result<Vec<Output>, Error> {
+    fn dvc_file_outputs(
+        &mut self,
+        commit: CommitId,
+        path: &str,
+        blob: CommitId,
+    ) -> Result<Vec<Output>, Error> {
         let key = (path.to_owned(), blob);
         if let Some(outputs) = self.dvc_files.get(&key) {
             return Ok(outputs.clone());
         }
         let bytes = self.repo.read_blob(blob)?;
-        let outputs =
-            metafile::parse_dvc_file(path, &bytes).map_err(|source| Error::Metafile { commit, source })?;
+        let outputs = metafile::parse_dvc_file(path, &bytes)
+            .map_err(|source| Error::Metafile { commit, source })?;
         self.dvc_files.insert(key, outputs.clone());
         Ok(outputs)
     }
@@ -173,8 +183,8 @@ impl<'repo> Collector<'repo> {
         let flags = yaml_blob.and_then(|blob| self.pipeline_flags.get(&blob));
 
         let bytes = self.repo.read_blob(lock_blob)?;
-        let outputs =
-            metafile::parse_lock(lock_path, &bytes, flags).map_err(|source| Error::Metafile { commit, source })?;
+        let outputs = metafile::parse_lock(lock_path, &bytes, flags)
+            .map_err(|source| Error::Metafile { commit, source })?;
         self.locks.insert(key, outputs.clone());
         Ok(outputs)
     }

@@ -483,11 +483,17 @@ pub const PATH_OPTIONS: &[&str] = &[
 /// Absolute paths, `~` forms and URLs with a scheme (`s3://`, `file://`) are kept as typed.
 /// The result uses `/` separators, like DVC writes on every platform.
 pub fn path_for_config_file(value: &str, cwd: &Path, config_file: &Path) -> String {
-    if value.is_empty() || has_url_scheme(value) || value.starts_with('~') || Path::new(value).is_absolute() {
+    if value.is_empty()
+        || has_url_scheme(value)
+        || value.starts_with('~')
+        || Path::new(value).is_absolute()
+    {
         return value.to_owned();
     }
     let target = normalize_lexically(&cwd.join(value));
-    let base = normalize_lexically(&crate::git::absolute(config_file.parent().unwrap_or(Path::new("."))));
+    let base = normalize_lexically(&crate::git::absolute(
+        config_file.parent().unwrap_or(Path::new(".")),
+    ));
     let target_parts: Vec<Component<'_>> = target.components().collect();
     let base_parts: Vec<Component<'_>> = base.components().collect();
     let common = target_parts

@@ -84,7 +84,9 @@ pub enum Error {
     },
 }
 
-fn read_error(what: impl Into<String>) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Error {
+fn read_error(
+    what: impl Into<String>,
+) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Error {
     let what = what.into();
     move |source| Error::Read { what, source }
 }
@@ -187,7 +189,9 @@ impl Repo {
 
     /// Resolves `spec` (a ref, a hex id, `HEAD~1`, ...) to a commit id.
     pub fn resolve_commit(&self, spec: &str) -> Result<CommitId, Error> {
-        let unknown = || Error::UnknownRevision { spec: spec.to_owned() };
+        let unknown = || Error::UnknownRevision {
+            spec: spec.to_owned(),
+        };
         let id = self.inner.rev_parse_single(spec).map_err(|_| unknown())?;
         let object = id.object().map_err(|_| unknown())?;
         let commit = object.peel_to_commit().map_err(|_| unknown())?;
@@ -199,19 +203,27 @@ impl Repo {
         let id = self
             .inner
             .rev_parse_single(spec)
-            .map_err(|_| Error::UnknownRevision { spec: spec.to_owned() })?;
+            .map_err(|_| Error::UnknownRevision {
+                spec: spec.to_owned(),
+            })?;
         Ok(id.detach())
     }
 
     /// Returns the commit HEAD points at, or `None` on an unborn branch.
     pub fn head_commit(&self) -> Result<Option<CommitId>, Error> {
-        let head = self.inner.head().map_err(|e| read_error("HEAD")(Box::new(e)))?;
+        let head = self
+            .inner
+            .head()
+            .map_err(|e| read_error("HEAD")(Box::new(e)))?;
         Ok(head.id().map(|id| id.detach()))
     }
 
     /// Returns the full ref name HEAD points at, or `None` when HEAD is detached.
     pub fn head_ref_name(&self) -> Result<Option<String>, Error> {
-        let head = self.inner.head_name().map_err(|e| read_error("HEAD")(Box::new(e)))?;
+        let head = self
+            .inner
+            .head_name()
+            .map_err(|e| read_error("HEAD")(Box::new(e)))?;
         Ok(head.map(|name| name.as_bstr().to_string()))
     }
 
@@ -225,15 +237,22 @@ impl Repo {
     /// Refs whose names are not UTF-8 or that do not peel to a commit are skipped.
     pub fn refs_with_prefix(&self, prefix: &str) -> Result<Vec<(String, CommitId)>, Error> {
         let what = || format!("refs under {prefix}");
-        let platform = self.inner.references().map_err(|e| read_error(what())(Box::new(e)))?;
-        let iter = platform.prefixed(prefix).map_err(|e| read_error(what())(Box::new(e)))?;
+        let platform = self
+            .inner
+            .references()
+            .map_err(|e| read_error(what())(Box::new(e)))?;
+        let iter = platform
+            .prefixed(prefix)
+            .map_err(|e| read_error(what())(Box::new(e)))?;
         let mut refs = Vec::new();
         for reference in iter {
             let mut reference = reference.map_err(|e| read_error(what())(Box::new(e)))?;
             let name = reference.name().as_bstr().to_string();
             match reference.peel_to_commit() {
                 Ok(commit) => refs.push((name, commit.id)),
-                Err(error) => tracing::debug!(%name, %error, "skipping ref that does not peel to a commit"),
+                Err(error) => {
+                    tracing::debug!(%name, %error, "skipping ref that does not peel to a commit")
+                }
             }
         }
         refs.sort();
@@ -243,9 +262,17 @@ impl Repo {
     /// Returns the commits reachable from `tip` but not from any of `hidden`, newest first.
     ///
     /// Hidden ids the repository does not have are ignored, as `rev-list --ignore-missing` does.
-    pub fn commits_in_range(&self, tip: CommitId, hidden: &[CommitId]) -> Result<Vec<CommitId>, Error> {
+    pub fn commits_in_range(
+        &self,
+        tip: CommitId,
+        hidden: &[CommitId],
+    ) -> Result<Vec<CommitId>, Error> {
         let what = || format!("history of commit {tip}");
-        let hidden: Vec<CommitId> = hidden.iter().copied().filter(|id| self.has_object(id)).collect();
+        let hidden: Vec<CommitId> = hidden
+            .iter()
+            .copied()
+            .filter(|id| self.has_object(id))
+            .collect();
         let walk = self
             .inner
             .rev_walk([tip])
@@ -273,7 +300,10 @@ impl Repo {
     /// Returns the committer time of `commit` in seconds since the Unix epoch.
     pub fn commit_seconds(&self, commit: CommitId) -> Result<i64, Error> {
         let what = || format!("commit {commit}");
-        let object = self.inner.find_commit(commit).map_err(|e| read_error(what())(Box::new(e)))?;
+        let object = self
+            .inner
+            .find_commit(commit)
+            .map_err(|e| read_error(what())(Box::new(e)))?;
         let time = object.time().map_err(|e| read_error(what())(Box::new(e)))?;
         Ok(time.seconds)
     }
@@ -292,15 +322,24 @@ impl Repo {
         Ok(found.as_ref().clone())
     }
 
-    fn metafiles_below(&self, tree: CommitId, prefix: &str) -> Result<std::rc::Rc<Vec<MetafileBlob>>, Error> {
+    fn metafiles_below(
+        &self,
+        tree: CommitId,
+        prefix: &str,
+    ) -> Result<std::rc::Rc<Vec<MetafileBlob>>, Error> {
         // Memoised paths are relative to the tree; callers with a prefix re-root them.
         if let Some(found) = self.metafiles_by_tree.borrow().get(&tree) {
             return Ok(reroot(found, prefix));
         }
 
         let what = || format!("tree {tree}");
-        let object = self.inner.find_tree(tree).map_err(|e| read_error(what())(Box::new(e)))?;
-        let decoded = object.decode().map_err(|e| read_error(what())(Box::new(e)))?;
+        let object = self
+            .inner
+            .find_tree(tree)
+            .map_err(|e| read_error(what())(Box::new(e)))?;
+        let decoded = object
+            .decode()
+            .map_err(|e| read_error(what())(Box::new(e)))?;
         let mut found = Vec::new();
         for entry in &decoded.entries {
             let name = entry.filename.to_vec();
@@ -319,7 +358,9 @@ impl Repo {
         }
 
         let found = std::rc::Rc::new(found);
-        self.metafiles_by_tree.borrow_mut().insert(tree, found.clone());
+        self.metafiles_by_tree
+            .borrow_mut()
+            .insert(tree, found.clone());
         Ok(reroot(&found, prefix))
     }
 
@@ -335,7 +376,10 @@ impl Repo {
     /// Returns the content of the file at `path` in the tree of `commit`, or `None` if absent.
     pub fn read_path(&self, commit: CommitId, path: &str) -> Result<Option<Vec<u8>>, Error> {
         let what = || format!("{path} in commit {commit}");
-        let object = self.inner.find_commit(commit).map_err(|e| read_error(what())(Box::new(e)))?;
+        let object = self
+            .inner
+            .find_commit(commit)
+            .map_err(|e| read_error(what())(Box::new(e)))?;
         let tree = object.tree().map_err(|e| read_error(what())(Box::new(e)))?;
         let entry = tree
             .lookup_entry_by_path(path)
@@ -481,7 +525,11 @@ impl Git {
     pub fn config_get(&self, key: &str) -> Result<Option<String>, Error> {
         let output = self.unchecked_output(&["config", "--get", key])?;
         match output.status.code() {
-            Some(0) => Ok(Some(String::from_utf8_lossy(&output.stdout).trim_end_matches('\n').to_owned())),
+            Some(0) => Ok(Some(
+                String::from_utf8_lossy(&output.stdout)
+                    .trim_end_matches('\n')
+                    .to_owned(),
+            )),
             Some(1) => Ok(None),
             _ => Err(Error::Failed {
                 args: format!("config --get {key}"),
@@ -514,7 +562,12 @@ impl Git {
     /// Both commits must be in the repository; `git merge-base --is-ancestor` fails otherwise.
     pub fn is_ancestor(&self, ancestor: &CommitId, descendant: &CommitId) -> Result<bool, Error> {
         let (ancestor, descendant) = (ancestor.to_string(), descendant.to_string());
-        let args = ["merge-base", "--is-ancestor", ancestor.as_str(), descendant.as_str()];
+        let args = [
+            "merge-base",
+            "--is-ancestor",
+            ancestor.as_str(),
+            descendant.as_str(),
+        ];
         let output = self.unchecked_output(&args)?;
         match output.status.code() {
             Some(0) => Ok(true),
@@ -530,7 +583,13 @@ impl Git {
     ///
     /// `old` is the value the ref must have now, and `None` requires that the ref does not
     /// exist. A concurrent change therefore makes the update fail instead of being lost.
-    pub fn update_ref(&self, refname: &str, new: &CommitId, old: Option<&CommitId>, message: &str) -> Result<(), Error> {
+    pub fn update_ref(
+        &self,
+        refname: &str,
+        new: &CommitId,
+        old: Option<&CommitId>,
+        message: &str,
+    ) -> Result<(), Error> {
         let new = new.to_string();
         let old = old.map(ToString::to_string).unwrap_or_default();
         self.output(&["update-ref", "-m", message, refname, &new, &old])?;
@@ -554,7 +613,10 @@ impl Git {
     /// Returns every value of the config `key` that apply to this runner's repository, in order.
     pub fn config_values(&self, key: &str) -> Result<Vec<String>, Error> {
         let stdout = self.config(&["--get-all", key])?.unwrap_or_default();
-        Ok(String::from_utf8_lossy(&stdout).lines().map(str::to_owned).collect())
+        Ok(String::from_utf8_lossy(&stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect())
     }
 
     /// Returns the absolute hooks directory git uses for the bound repository.
@@ -601,7 +663,13 @@ impl Git {
     /// Fetches objects from `url` into the bound repository without updating any ref.
     ///
     /// `wants` are object ids or ref names; `extra` contains depth and filter flags.
-    pub fn fetch_objects(&self, url: &str, wants: &[String], extra: &[String], progress: bool) -> Result<(), Error> {
+    pub fn fetch_objects(
+        &self,
+        url: &str,
+        wants: &[String],
+        extra: &[String],
+        progress: bool,
+    ) -> Result<(), Error> {
         let mut args: Vec<&str> = vec![
             "fetch",
             "--no-tags",
@@ -615,7 +683,10 @@ impl Git {
         args.push(url);
         args.extend(wants.iter().map(String::as_str));
         let mut command = self.command();
-        command.args(&args).stdout(Stdio::null()).stderr(Stdio::inherit());
+        command
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
         let shown = args.join(" ");
         tracing::debug!(args = %shown, "running git");
         let status = command.status().map_err(|source| Error::Spawn {
@@ -635,7 +706,12 @@ impl Git {
     ///
     /// An `Err` means git died before reporting any ref, for example on an authentication
     /// failure; its text is git's first error lines.
-    pub fn push(&self, url: &str, refspecs: &[String], options: &PushOptions) -> Result<Vec<PushStatus>, Error> {
+    pub fn push(
+        &self,
+        url: &str,
+        refspecs: &[String],
+        options: &PushOptions,
+    ) -> Result<Vec<PushStatus>, Error> {
         let mut args: Vec<String> = vec!["push".into(), "--porcelain".into(), "--no-verify".into()];
         if options.dry_run {
             args.push("--dry-run".into());
@@ -647,7 +723,14 @@ impl Git {
             args.push("--force-if-includes".into());
         }
         // `--quiet` would also silence the porcelain report.
-        args.push(if options.progress { "--progress" } else { "--no-progress" }.into());
+        args.push(
+            if options.progress {
+                "--progress"
+            } else {
+                "--no-progress"
+            }
+            .into(),
+        );
         for lease in &options.leases {
             args.push(format!("--force-with-lease={lease}"));
         }
@@ -661,7 +744,10 @@ impl Git {
 
         let mut command = self.command();
         // Git's own progress and rejection messages go straight to the user's stderr.
-        command.args(&args).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        command
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         let shown = args.join(" ");
         let output = run_logged(&mut command, &shown)?;
 
@@ -681,7 +767,8 @@ pub fn parse_porcelain(stdout: &str) -> Vec<PushStatus> {
     let mut statuses = Vec::new();
     for line in stdout.lines() {
         let mut fields = line.splitn(3, '\t');
-        let (Some(flag), Some(refs), Some(summary)) = (fields.next(), fields.next(), fields.next()) else {
+        let (Some(flag), Some(refs), Some(summary)) = (fields.next(), fields.next(), fields.next())
+        else {
             continue;
         };
         let mut flag_chars = flag.chars();
@@ -722,7 +809,11 @@ fn success_stdout(output: std::process::Output, shown: String) -> Result<Vec<u8>
 
 fn first_lines(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(4).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(4)
+        .collect();
     if lines.is_empty() {
         "no error output".to_owned()
     } else {

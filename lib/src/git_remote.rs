@@ -66,7 +66,10 @@ pub fn resolve(git: &Git, work_tree: Option<&Path>, spec: &str) -> Result<GitRem
 
 /// Returns true if and only if `spec` could be the name of a configured remote.
 fn is_remote_name(spec: &str) -> bool {
-    !spec.is_empty() && !spec.contains(['/', ':', '\\']) && !spec.starts_with('.') && !spec.starts_with('-')
+    !spec.is_empty()
+        && !spec.contains(['/', ':', '\\'])
+        && !spec.starts_with('.')
+        && !spec.starts_with('-')
 }
 
 /// Makes a relative local path absolute against `base`, or the current directory when

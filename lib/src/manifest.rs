@@ -84,10 +84,11 @@ impl Manifest {
     ///
     /// Unknown keys in entries are ignored, as DVC ignores them.
     pub fn parse(id: &ObjectId, bytes: &[u8]) -> Result<Self, Error> {
-        let raw: Vec<RawEntry> = serde_json::from_slice(bytes).map_err(|source| Error::Malformed {
-            id: id.to_string(),
-            source,
-        })?;
+        let raw: Vec<RawEntry> =
+            serde_json::from_slice(bytes).map_err(|source| Error::Malformed {
+                id: id.to_string(),
+                source,
+            })?;
 
         let mut entries = Vec::with_capacity(raw.len());
         for entry in raw {

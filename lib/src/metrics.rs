@@ -172,14 +172,24 @@ fn parse_yaml(bytes: &[u8]) -> Option<Node> {
 /// Adds what the `dvc.yaml` at `file` names to `declared`.
 fn collect_declared(file: &str, document: &Node, declared: &mut Declared) {
     let dir = file.rsplit_once('/').map_or("", |(dir, _)| dir);
-    for item in document.get("metrics").and_then(Node::as_list).into_iter().flatten() {
+    for item in document
+        .get("metrics")
+        .and_then(Node::as_list)
+        .into_iter()
+        .flatten()
+    {
         for path in item_paths(item) {
             if let Some(path) = join(dir, None, &path) {
                 declared.metrics.push(path);
             }
         }
     }
-    for item in document.get("params").and_then(Node::as_list).into_iter().flatten() {
+    for item in document
+        .get("params")
+        .and_then(Node::as_list)
+        .into_iter()
+        .flatten()
+    {
         if let Node::Text(name) = item {
             if let Some(path) = join(dir, None, name) {
                 declared.params.push((path, None));
@@ -196,14 +206,24 @@ fn collect_declared(file: &str, document: &Node, declared: &mut Declared) {
             Some(Node::Text(wdir)) => Some(wdir.as_str()),
             _ => None,
         };
-        for item in body.get("metrics").and_then(Node::as_list).into_iter().flatten() {
+        for item in body
+            .get("metrics")
+            .and_then(Node::as_list)
+            .into_iter()
+            .flatten()
+        {
             for path in item_paths(item) {
                 if let Some(path) = join(dir, wdir, &path) {
                     declared.metrics.push(path);
                 }
             }
         }
-        for item in body.get("params").and_then(Node::as_list).into_iter().flatten() {
+        for item in body
+            .get("params")
+            .and_then(Node::as_list)
+            .into_iter()
+            .flatten()
+        {
             match item {
                 // A bare key names a key of params.yaml, which is read whole anyway.
                 Node::Text(_) => {}
@@ -261,7 +281,11 @@ fn join(dir: &str, wdir: Option<&str>, path: &str) -> Option<String> {
 }
 
 /// Parses a JSON or YAML file and flattens it; keeps only `keys` (and keys below them) when given.
-fn flatten_document(path: &str, bytes: &[u8], keys: Option<&[String]>) -> Option<Vec<(String, serde_json::Value)>> {
+fn flatten_document(
+    path: &str,
+    bytes: &[u8],
+    keys: Option<&[String]>,
+) -> Option<Vec<(String, serde_json::Value)>> {
     let document = if path.ends_with(".json") {
         serde_json::from_slice(bytes).ok()
     } else {
@@ -302,7 +326,11 @@ fn flatten(prefix: &str, value: &Node, out: &mut Vec<(String, serde_json::Value)
 /// Formats a commit time as the "Created" column of `dvc exp show`, such as `Jan 02, 2026`
 /// (UTC), or as ISO 8601 (`2026-01-02T00:00:00`) when `iso` is set.
 pub fn format_created(seconds: i64, iso: bool) -> String {
-    let format = if iso { "%Y-%m-%dT%H:%M:%S" } else { "%b %d, %Y" };
+    let format = if iso {
+        "%Y-%m-%dT%H:%M:%S"
+    } else {
+        "%b %d, %Y"
+    };
     gix::date::Time::new(seconds, 0).format_or_unix(gix::date::time::CustomFormat::new(format))
 }
 
@@ -481,8 +509,14 @@ mod tests {
             ("train.layers", "[1,2]"),
             ("name", "base"),
         ];
-        let shown: Vec<(String, String)> = values.iter().map(|(k, v)| (k.clone(), cell_text(v))).collect();
-        let expected: Vec<(String, String)> = expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let shown: Vec<(String, String)> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), cell_text(v)))
+            .collect();
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         assert_eq!(shown, expected);
         assert_eq!(values[0].1, serde_json::json!(32));
         assert_eq!(values[3].1, serde_json::json!("base"));
@@ -515,7 +549,10 @@ mod tests {
         );
         assert_eq!(
             declared.params,
-            [("nested/sub/other.yaml".to_owned(), Some(vec!["lr".to_owned()]))]
+            [(
+                "nested/sub/other.yaml".to_owned(),
+                Some(vec!["lr".to_owned()])
+            )]
         );
     }
 
@@ -523,6 +560,9 @@ mod tests {
     fn paths_outside_the_repository_are_dropped() {
         assert_eq!(join("", None, "../x.json"), None);
         assert_eq!(join("a", Some("${dir}"), "x.json"), None);
-        assert_eq!(join("a", Some("b"), "../x.json"), Some("a/x.json".to_owned()));
+        assert_eq!(
+            join("a", Some("b"), "../x.json"),
+            Some("a/x.json".to_owned())
+        );
     }
 }

@@ -67,7 +67,10 @@ impl Project {
                     files.push(ConfigFile::parse(&repo_config_path, Level::Repo, &text)?);
                 }
             }
-            files.push(ConfigFile::load(&Config::file_path(Level::Local, &dvc_dir), Level::Local)?);
+            files.push(ConfigFile::load(
+                &Config::file_path(Level::Local, &dvc_dir),
+                Level::Local,
+            )?);
             Config::from_files(files)
         };
 

@@ -72,7 +72,12 @@ pub fn transfer_patterns(git: &Git) -> Vec<String> {
 /// An experiment ref introduces the commits between its baseline and its new tip, less
 /// what the remote ref already held (`remote_oids` has the remote's current values). A ref
 /// matching `patterns` introduces what no ref of the remote reaches. Other refs carry no data.
-pub fn plan(repo: &Repo, updates: &mut [RefUpdate], remote_oids: &HashMap<String, CommitId>, patterns: &[String]) {
+pub fn plan(
+    repo: &Repo,
+    updates: &mut [RefUpdate],
+    remote_oids: &HashMap<String, CommitId>,
+    patterns: &[String],
+) {
     let mut collector = Collector::new(repo);
     for update in updates.iter_mut() {
         if let Err(error) = plan_one(repo, &mut collector, update, remote_oids, patterns) {
@@ -101,7 +106,9 @@ fn plan_one(
 
     let hidden: Vec<CommitId> = match ExpRef::parse(&update.dst).map_err(|e| error_chain(&e))? {
         Some(exp) => {
-            let mut hidden: Vec<CommitId> = CommitId::from_hex(exp.baseline().as_bytes()).into_iter().collect();
+            let mut hidden: Vec<CommitId> = CommitId::from_hex(exp.baseline().as_bytes())
+                .into_iter()
+                .collect();
             hidden.extend(remote_oids.get(&update.dst).copied());
             hidden
         }
@@ -109,9 +116,13 @@ fn plan_one(
         None => return Ok(()),
     };
 
-    let commits = repo.commits_in_range(commit, &hidden).map_err(|e| error_chain(&e))?;
+    let commits = repo
+        .commits_in_range(commit, &hidden)
+        .map_err(|e| error_chain(&e))?;
     tracing::debug!(refname = %update.dst, commits = commits.len(), "collecting outputs");
-    update.objects = collector.objects(&commits, Purpose::Push).map_err(|e| error_chain(&e))?;
+    update.objects = collector
+        .objects(&commits, Purpose::Push)
+        .map_err(|e| error_chain(&e))?;
     Ok(())
 }
 
@@ -132,7 +143,14 @@ pub fn upload(
         return None;
     }
 
-    let outcome = share::transfer(project, &union, Direction::Upload, explicit, options, progress);
+    let outcome = share::transfer(
+        project,
+        &union,
+        Direction::Upload,
+        explicit,
+        options,
+        progress,
+    );
     for update in updates.iter_mut().filter(|u| u.is_accepted()) {
         update.error = upload_error(&update.objects, &outcome);
     }
@@ -143,21 +161,24 @@ pub fn upload(
 pub fn reject_all_if_any_failed(updates: &mut [RefUpdate]) {
     if updates.iter().any(|u| u.error.is_some()) {
         for update in updates.iter_mut().filter(|u| u.is_accepted()) {
-            update.error = Some("atomic push failed: the data of another ref could not be stored".into());
+            update.error =
+                Some("atomic push failed: the data of another ref could not be stored".into());
         }
     }
 }
 
 /// Returns true if and only if `refname` matches one of the `*`-glob `patterns`.
 pub fn matches_any(refname: &str, patterns: &[String]) -> bool {
-    patterns.iter().any(|pattern| match pattern.split_once('*') {
-        Some((prefix, suffix)) => {
-            refname.starts_with(prefix)
-                && refname.ends_with(suffix)
-                && refname.len() >= prefix.len() + suffix.len()
-        }
-        None => refname == pattern,
-    })
+    patterns
+        .iter()
+        .any(|pattern| match pattern.split_once('*') {
+            Some((prefix, suffix)) => {
+                refname.starts_with(prefix)
+                    && refname.ends_with(suffix)
+                    && refname.len() >= prefix.len() + suffix.len()
+            }
+            None => refname == pattern,
+        })
 }
 
 /// Builds the rejection for a ref whose objects did not all reach storage.

@@ -156,7 +156,11 @@ pub fn pull(
         let objects = repo
             .commits_in_range(experiment.tip, &hidden)
             .map_err(|e| error_chain(&e))
-            .and_then(|commits| collector.objects(&commits, Purpose::Fetch).map_err(|e| error_chain(&e)));
+            .and_then(|commits| {
+                collector
+                    .objects(&commits, Purpose::Fetch)
+                    .map_err(|e| error_chain(&e))
+            });
         match objects {
             Ok(objects) => needed.extend(&objects),
             Err(reason) => outcome.unreadable.push((experiment.refname(), reason)),

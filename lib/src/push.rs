@@ -92,10 +92,11 @@ pub fn push(
 ) -> Result<Outcome, git::Error> {
     let repo = project.repo();
     let git = repo.git();
-    let remote_oids: HashMap<String, CommitId> = crate::resolve::remote_experiments(&git.ls_remote(&remote.push_url)?)
-        .into_iter()
-        .map(|e| (e.refname(), e.tip))
-        .collect();
+    let remote_oids: HashMap<String, CommitId> =
+        crate::resolve::remote_experiments(&git.ls_remote(&remote.push_url)?)
+            .into_iter()
+            .map(|e| (e.refname(), e.tip))
+            .collect();
 
     let mut plans = Vec::with_capacity(experiments.len());
     for experiment in experiments {
@@ -104,7 +105,8 @@ pub fn push(
             None => Plan::Send { lease: None },
             Some(remote_tip) if *remote_tip == experiment.tip => Plan::UpToDate,
             Some(remote_tip) => {
-                let fast_forward = repo.has_object(remote_tip) && git.is_ancestor(remote_tip, &experiment.tip)?;
+                let fast_forward =
+                    repo.has_object(remote_tip) && git.is_ancestor(remote_tip, &experiment.tip)?;
                 if fast_forward {
                     Plan::Send { lease: None }
                 } else if options.force {
@@ -169,7 +171,8 @@ pub fn push(
         };
         git.push(&remote.push_url, &refspecs, &push_options)?
     };
-    let by_dst: HashMap<&str, &git::PushStatus> = statuses.iter().map(|s| (s.dst.as_str(), s)).collect();
+    let by_dst: HashMap<&str, &git::PushStatus> =
+        statuses.iter().map(|s| (s.dst.as_str(), s)).collect();
 
     let mut outcomes = Vec::with_capacity(experiments.len());
     for ((experiment, plan), update) in experiments.iter().zip(plans).zip(&updates) {
@@ -179,7 +182,9 @@ pub fn push(
             (_, Some(error)) => (Status::Failed(error.clone()), false),
             (Plan::UpToDate, None) => (Status::UpToDate, false),
             (Plan::Send { lease }, None) => match by_dst.get(refname.as_str()) {
-                Some(status) if status.flag == '!' => (Status::Failed(status.summary.clone()), false),
+                Some(status) if status.flag == '!' => {
+                    (Status::Failed(status.summary.clone()), false)
+                }
                 Some(_) => (Status::Pushed, lease.is_some()),
                 None => (
                     Status::Failed("git push reported nothing for this ref".to_owned()),

@@ -74,7 +74,8 @@ impl ExpRef {
             refname: refname.to_owned(),
         };
         let mut parts = rest.splitn(3, '/');
-        let (Some(head), Some(tail), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(head), Some(tail), Some(name)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(invalid());
         };
         if head.len() != 2 {
@@ -103,7 +104,12 @@ impl ExpRef {
 
     /// Returns the full ref name.
     pub fn refname(&self) -> String {
-        format!("{PREFIX}{}/{}/{}", &self.baseline[..2], &self.baseline[2..], self.name)
+        format!(
+            "{PREFIX}{}/{}/{}",
+            &self.baseline[..2],
+            &self.baseline[2..],
+            self.name
+        )
     }
 }
 
@@ -115,7 +121,9 @@ impl fmt::Display for ExpRef {
 
 /// Returns true if and only if `refname` is in one of DVC's internal namespaces.
 pub fn is_internal(refname: &str) -> bool {
-    INTERNAL_PREFIXES.iter().any(|prefix| refname.starts_with(prefix))
+    INTERNAL_PREFIXES
+        .iter()
+        .any(|prefix| refname.starts_with(prefix))
         || refname == "refs/exps/stash"
 }
 

@@ -93,7 +93,9 @@ pub fn local_experiments(repo: &Repo) -> Result<Vec<Experiment>, Error> {
 /// Lists the experiments among refs that `git ls-remote` reported, sorted by ref name.
 pub fn remote_experiments(listing: &[RemoteRef]) -> Vec<Experiment> {
     let refs = listing.iter().filter_map(|remote_ref| match remote_ref {
-        RemoteRef::Direct { name, oid } => CommitId::from_hex(oid.as_bytes()).ok().map(|id| (name.clone(), id)),
+        RemoteRef::Direct { name, oid } => CommitId::from_hex(oid.as_bytes())
+            .ok()
+            .map(|id| (name.clone(), id)),
         RemoteRef::Symbolic { .. } => None,
     });
     experiments_from(refs)
@@ -117,17 +119,27 @@ fn experiments_from(refs: impl IntoIterator<Item = (String, CommitId)>) -> Vec<E
 
 /// Resolves `spec` to one of `experiments`; `head` is the local `HEAD` commit, which breaks
 /// a tie between experiments of the same name on several baselines.
-pub fn resolve<'a>(spec: &str, experiments: &'a [Experiment], head: Option<CommitId>) -> Result<&'a Experiment, Error> {
-    let not_found = || Error::NotFound { name: spec.to_owned() };
+pub fn resolve<'a>(
+    spec: &str,
+    experiments: &'a [Experiment],
+    head: Option<CommitId>,
+) -> Result<&'a Experiment, Error> {
+    let not_found = || Error::NotFound {
+        name: spec.to_owned(),
+    };
 
     if spec.starts_with("refs/") {
-        return experiments.iter().find(|e| e.refname() == spec).ok_or_else(not_found);
+        return experiments
+            .iter()
+            .find(|e| e.refname() == spec)
+            .ok_or_else(not_found);
     }
 
     let matches: Vec<&Experiment> = match spec.split_once('/') {
         Some((prefix, name)) => {
             let prefix = prefix.to_ascii_lowercase();
-            let valid_prefix = prefix.len() >= MIN_PREFIX_LEN && prefix.bytes().all(|b| b.is_ascii_hexdigit());
+            let valid_prefix =
+                prefix.len() >= MIN_PREFIX_LEN && prefix.bytes().all(|b| b.is_ascii_hexdigit());
             if !valid_prefix {
                 return Err(not_found());
             }
@@ -214,10 +226,17 @@ pub fn baselines(repo: &Repo, revs: &[String], depth: Depth) -> Result<Vec<Commi
 
 /// Returns the experiments whose baseline is one of `baselines`, in the order of `baselines`
 /// and then by ref name.
-pub fn select_by_baselines<'a>(experiments: &'a [Experiment], baselines: &[CommitId]) -> Vec<&'a Experiment> {
+pub fn select_by_baselines<'a>(
+    experiments: &'a [Experiment],
+    baselines: &[CommitId],
+) -> Vec<&'a Experiment> {
     baselines
         .iter()
-        .flat_map(|baseline| experiments.iter().filter(move |e| e.baseline() == Some(*baseline)))
+        .flat_map(|baseline| {
+            experiments
+                .iter()
+                .filter(move |e| e.baseline() == Some(*baseline))
+        })
         .collect()
 }
 

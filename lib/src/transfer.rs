@@ -147,16 +147,17 @@ pub fn upload(
             crate::atomic_write::regular_file_size(&cache.object_path(key)).map(|size| (*key, size))
         })
         .collect();
-    let missing: HashSet<ObjectKey> = match storage.missing(&candidates.keys, &expected_sizes, options.jobs) {
-        Ok(missing) => missing.into_iter().collect(),
-        Err(error) => {
-            let message = error_chain(&error);
-            for key in &roots {
-                recorder.fail(*key, FailureKind::Io, message.clone());
+    let missing: HashSet<ObjectKey> =
+        match storage.missing(&candidates.keys, &expected_sizes, options.jobs) {
+            Ok(missing) => missing.into_iter().collect(),
+            Err(error) => {
+                let message = error_chain(&error);
+                for key in &roots {
+                    recorder.fail(*key, FailureKind::Io, message.clone());
+                }
+                return recorder.into_report();
             }
-            return recorder.into_report();
-        }
-    };
+        };
     recorder.already_present = candidates.keys.len().saturating_sub(missing.len());
     tracing::debug!(
         objects = candidates.keys.len(),

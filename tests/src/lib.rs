@@ -25,7 +25,10 @@ pub fn bin_dir() -> &'static Path {
     DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("the test binary has a path");
         // Test binaries live in target/<profile>/deps, other binaries in target/<profile>.
-        let mut profile_dir = exe.parent().expect("binaries live in target/<profile>").to_path_buf();
+        let mut profile_dir = exe
+            .parent()
+            .expect("binaries live in target/<profile>")
+            .to_path_buf();
         if profile_dir.file_name().is_some_and(|name| name == "deps") {
             profile_dir.pop();
         }
@@ -36,9 +39,21 @@ pub fn bin_dir() -> &'static Path {
             .to_owned();
         let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let profile_arg = if profile == "debug" { "dev".to_owned() } else { profile };
+        let profile_arg = if profile == "debug" {
+            "dev".to_owned()
+        } else {
+            profile
+        };
         let output = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "git-remote-exp", "--bins", "--profile", &profile_arg])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "git-remote-exp",
+                "--bins",
+                "--profile",
+                &profile_arg,
+            ])
             .args(["--message-format", "json-render-diagnostics"])
             .arg("--target-dir")
             .arg(&target_dir)
@@ -50,7 +65,8 @@ pub fn bin_dir() -> &'static Path {
 
         let mut executables = Vec::new();
         for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let message: serde_json::Value = serde_json::from_str(line).expect("cargo prints JSON lines");
+            let message: serde_json::Value =
+                serde_json::from_str(line).expect("cargo prints JSON lines");
             if let Some(path) = message.get("executable").and_then(|e| e.as_str()) {
                 executables.push(PathBuf::from(path));
             }
@@ -64,7 +80,11 @@ pub fn bin_dir() -> &'static Path {
             std::fs::copy(exe, &partial).expect("copy the built binary");
             std::fs::rename(&partial, &copy).expect("place the built binary");
         }
-        assert_eq!(executables.len(), 2, "expected git-remote-exp and git-exp, got {executables:?}");
+        assert_eq!(
+            executables.len(),
+            2,
+            "expected git-remote-exp and git-exp, got {executables:?}"
+        );
         dir
     })
 }
@@ -281,7 +301,11 @@ pub fn files_under(root: &Path) -> BTreeSet<String> {
 
 /// Returns the permission bits of `path`.
 pub fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o7777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o7777
 }
 
 /// Returns the MD5 of the file at `path` as hex.
@@ -355,7 +379,9 @@ pub fn dvc_executable() -> PathBuf {
     if let Some(path) = std::env::var_os("EXP_DVC") {
         return PathBuf::from(path);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let venv = home.join(".cache/git-remote-exp/dvc-venv/bin/dvc");
     if venv.is_file() {
         return venv;
@@ -380,7 +406,9 @@ pub fn dvc2_executable() -> PathBuf {
     if let Some(path) = std::env::var_os("EXP_DVC2") {
         return PathBuf::from(path);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let venv = home.join(".cache/git-remote-exp/dvc2-venv/bin/dvc");
     if venv.is_file() {
         return venv;

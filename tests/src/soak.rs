@@ -114,20 +114,30 @@ pub fn run(sandbox: &Sandbox, seed: u64, trials: usize) -> Summary {
             summary.killed += 1;
         }
 
-        check(&stage, &mut summary, &format!("trial {trial} ({operation}, killed: {killed})"));
+        check(
+            &stage,
+            &mut summary,
+            &format!("trial {trial} ({operation}, killed: {killed})"),
+        );
         summary.stale_git_locks += remove_git_locks(&stage.fixture.join("origin.git"));
         summary.stale_git_locks += remove_git_locks(&stage.clone.join(".git"));
         summary.stale_git_locks += remove_git_locks(&stage.project.join(".git"));
 
         // Rerunning the same command must complete.
-        let output = command_for(sandbox, &stage, operation).output().expect("rerun starts");
+        let output = command_for(sandbox, &stage, operation)
+            .output()
+            .expect("rerun starts");
         if !completed(operation, &output) {
             summary.violations.push(format!(
                 "trial {trial}: rerunning {operation} failed: {}",
                 String::from_utf8_lossy(&output.stderr)
             ));
         }
-        check(&stage, &mut summary, &format!("trial {trial} ({operation}) after rerun"));
+        check(
+            &stage,
+            &mut summary,
+            &format!("trial {trial} ({operation}) after rerun"),
+        );
     }
     summary
 }
@@ -149,13 +159,22 @@ fn prepare(sandbox: &Sandbox) -> Stage {
     let fixture = sandbox.unpack("seed-project");
     let project = fixture.join("project");
     sandbox.git(&project, &["remote", "add", "share", "exp::../origin.git"]);
-    sandbox.git(&project, &["push", "-q", "share", "refs/exps/*:refs/exps/*"]);
+    sandbox.git(
+        &project,
+        &["push", "-q", "share", "refs/exps/*:refs/exps/*"],
+    );
     let url = format!("exp::{}", fixture.join("origin.git").display());
     sandbox.git(&fixture, &["clone", "-q", &url, "clone"]);
     let clone = fixture.join("clone");
-    sandbox.git(&clone, &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"]);
+    sandbox.git(
+        &clone,
+        &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"],
+    );
     let experiments = sandbox
-        .git_stdout(&clone, &["for-each-ref", "--format=%(refname)", "refs/exps/"])
+        .git_stdout(
+            &clone,
+            &["for-each-ref", "--format=%(refname)", "refs/exps/"],
+        )
         .lines()
         .map(str::to_owned)
         .collect();
@@ -206,7 +225,11 @@ fn remove_git_locks(git_dir: &Path) -> usize {
     let mut removed = 0;
     for path in crate::files_under(git_dir) {
         let is_lock = path.ends_with(".lock")
-            && (path.starts_with("refs/") || path == "packed-refs.lock" || path == "index.lock" || path == "HEAD.lock" || path == "shallow.lock");
+            && (path.starts_with("refs/")
+                || path == "packed-refs.lock"
+                || path == "index.lock"
+                || path == "HEAD.lock"
+                || path == "shallow.lock");
         if is_lock && fs::remove_file(git_dir.join(&path)).is_ok() {
             removed += 1;
         }
@@ -247,7 +270,10 @@ fn command_for(sandbox: &Sandbox, stage: &Stage, operation: Operation) -> Comman
 /// Returns true if the command was still running when killed.
 fn run_killed(sandbox: &Sandbox, stage: &Stage, operation: Operation, delay: Duration) -> bool {
     let mut command = command_for(sandbox, stage, operation);
-    command.stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
     let mut child = command.spawn().expect("command starts");
     let deadline = Instant::now() + delay;
     loop {
@@ -289,7 +315,9 @@ fn key_of(path: &str) -> Option<ObjectKey> {
         None => (HashKind::Md5Dos2Unix, path),
     };
     let (head, tail) = rest.split_once('/')?;
-    ObjectId::parse(&format!("{head}{tail}")).ok().map(|id| ObjectKey::new(kind, id))
+    ObjectId::parse(&format!("{head}{tail}"))
+        .ok()
+        .map(|id| ObjectKey::new(kind, id))
 }
 
 /// Checks every invariant and records violations.
@@ -306,13 +334,19 @@ fn check(stage: &Stage, summary: &mut Summary, when: &str) {
             }
             summary.objects_verified += 1;
             let Some(key) = key_of(&path) else {
-                summary.violations.push(format!("{when}: {label} holds {path}, which is not an object name"));
+                summary.violations.push(format!(
+                    "{when}: {label} holds {path}, which is not an object name"
+                ));
                 continue;
             };
             match hash_file(key.kind, &root.join(&path)) {
                 Ok((digest, _)) if key.id.matches_digest(digest) => {}
-                Ok(_) => summary.violations.push(format!("{when}: {label} object {path} does not match its name")),
-                Err(error) => summary.violations.push(format!("{when}: {label} object {path} is unreadable: {error}")),
+                Ok(_) => summary.violations.push(format!(
+                    "{when}: {label} object {path} does not match its name"
+                )),
+                Err(error) => summary.violations.push(format!(
+                    "{when}: {label} object {path} is unreadable: {error}"
+                )),
             }
         }
     }
@@ -322,8 +356,12 @@ fn check(stage: &Stage, summary: &mut Summary, when: &str) {
     if stage.user_file_placed.get() {
         match fs::read_to_string(stage.clone.join(USER_FILE)) {
             Ok(text) if text == USER_TEXT => {}
-            Ok(_) => summary.violations.push(format!("{when}: {USER_FILE} was changed")),
-            Err(_) => summary.violations.push(format!("{when}: {USER_FILE} is gone")),
+            Ok(_) => summary
+                .violations
+                .push(format!("{when}: {USER_FILE} was changed")),
+            Err(_) => summary
+                .violations
+                .push(format!("{when}: {USER_FILE} is gone")),
         }
     }
 }
@@ -332,11 +370,15 @@ fn check(stage: &Stage, summary: &mut Summary, when: &str) {
 fn check_remote_refs(stage: &Stage, storage: &Path, summary: &mut Summary, when: &str) {
     let origin = stage.fixture.join("origin.git");
     let Ok(repo) = Repo::open(&origin) else {
-        summary.violations.push(format!("{when}: cannot open origin.git"));
+        summary
+            .violations
+            .push(format!("{when}: cannot open origin.git"));
         return;
     };
     let Ok(refs) = repo.refs_with_prefix("refs/exps/") else {
-        summary.violations.push(format!("{when}: cannot list refs of origin.git"));
+        summary
+            .violations
+            .push(format!("{when}: cannot list refs of origin.git"));
         return;
     };
     let mut collector = Collector::new(&repo);
@@ -344,13 +386,19 @@ fn check_remote_refs(stage: &Stage, storage: &Path, summary: &mut Summary, when:
         let Ok(Some(exp)) = exp_lib::refs::ExpRef::parse(&refname) else {
             continue;
         };
-        let baseline: Vec<CommitId> = CommitId::from_hex(exp.baseline().as_bytes()).into_iter().collect();
+        let baseline: Vec<CommitId> = CommitId::from_hex(exp.baseline().as_bytes())
+            .into_iter()
+            .collect();
         let Ok(commits) = repo.commits_in_range(tip, &baseline) else {
-            summary.violations.push(format!("{when}: cannot walk {refname}"));
+            summary
+                .violations
+                .push(format!("{when}: cannot walk {refname}"));
             continue;
         };
         let Ok(set) = collector.objects(&commits, Purpose::Push) else {
-            summary.violations.push(format!("{when}: cannot collect outputs of {refname}"));
+            summary
+                .violations
+                .push(format!("{when}: cannot collect outputs of {refname}"));
             continue;
         };
         let mut needed: BTreeSet<ObjectKey> = BTreeSet::new();
@@ -360,14 +408,21 @@ fn check_remote_refs(stage: &Stage, storage: &Path, summary: &mut Summary, when:
                 let path = key.path_under(storage);
                 if let Ok(bytes) = fs::read(&path) {
                     if let Ok(manifest) = Manifest::parse(&key.id, &bytes) {
-                        needed.extend(manifest.entries().iter().map(|e| ObjectKey::new(key.kind, e.id)));
+                        needed.extend(
+                            manifest
+                                .entries()
+                                .iter()
+                                .map(|e| ObjectKey::new(key.kind, e.id)),
+                        );
                     }
                 }
             }
         }
         for key in needed {
             if !key.path_under(storage).is_file() {
-                summary.violations.push(format!("{when}: remote {refname} needs {key}, which storage lacks"));
+                summary.violations.push(format!(
+                    "{when}: remote {refname} needs {key}, which storage lacks"
+                ));
             }
         }
     }

@@ -9,7 +9,11 @@ use exp_integration_tests::*;
 
 fn wait_ok(child: Child, command: &str) {
     let output = child.wait_with_output().expect("wait");
-    assert!(output.status.success(), "{command} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{command} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Asserts that every object file under `root` hashes to its name.
@@ -33,7 +37,10 @@ fn two_pushes_to_one_storage() {
     let fixture = sandbox.unpack("seed-project");
     let project = fixture.join("project");
     // A second bare remote; both pushes upload into the same storage folder.
-    sandbox.git(&fixture, &["clone", "-q", "--bare", "origin.git", "second.git"]);
+    sandbox.git(
+        &fixture,
+        &["clone", "-q", "--bare", "origin.git", "second.git"],
+    );
 
     let spawn = |url: &str| {
         sandbox
@@ -62,10 +69,21 @@ fn two_fetches_into_one_cache() {
     let sandbox = Sandbox::new();
     let fixture = sandbox.unpack("seed-project");
     let project = fixture.join("project");
-    sandbox.git(&project, &["push", "-q", "exp::../origin.git", "refs/exps/*:refs/exps/*"]);
+    sandbox.git(
+        &project,
+        &[
+            "push",
+            "-q",
+            "exp::../origin.git",
+            "refs/exps/*:refs/exps/*",
+        ],
+    );
     sandbox.git(&fixture, &["clone", "-q", "origin.git", "clone"]);
     let clone = fixture.join("clone");
-    sandbox.git(&clone, &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"]);
+    sandbox.git(
+        &clone,
+        &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"],
+    );
 
     let spawn = |rev: &str| {
         sandbox
@@ -88,7 +106,11 @@ fn two_fetches_into_one_cache() {
     for file in files_under(&cache) {
         assert_eq!(mode(&cache.join(&file)), 0o444, "{file}");
     }
-    assert!(!fs::read_dir(&cache).expect("cache").any(|e| e.expect("entry").file_name().to_string_lossy().ends_with(".tmp")));
+    assert!(!fs::read_dir(&cache).expect("cache").any(|e| e
+        .expect("entry")
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".tmp")));
 }
 
 #[test]
@@ -96,10 +118,21 @@ fn checkout_while_fetch_runs() {
     let sandbox = Sandbox::new();
     let fixture = sandbox.unpack("seed-project");
     let project = fixture.join("project");
-    sandbox.git(&project, &["push", "-q", "exp::../origin.git", "refs/exps/*:refs/exps/*"]);
+    sandbox.git(
+        &project,
+        &[
+            "push",
+            "-q",
+            "exp::../origin.git",
+            "refs/exps/*:refs/exps/*",
+        ],
+    );
     sandbox.git(&fixture, &["clone", "-q", "origin.git", "clone"]);
     let clone = fixture.join("clone");
-    sandbox.git(&clone, &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"]);
+    sandbox.git(
+        &clone,
+        &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"],
+    );
     let wide = "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide";
     sandbox.git(&clone, &["checkout", "-q", wide]);
 

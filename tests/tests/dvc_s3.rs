@@ -16,14 +16,20 @@ const WIDE: &str = "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide
 fn use_s3(sandbox: &Sandbox, project: &Path, server: &Server, prefix: &str) {
     let url = format!("s3://{}/{prefix}", servers::BUCKET);
     let endpoint = format!("http://127.0.0.1:{}", server.port);
-    sandbox.dvc(project, &["remote", "add", "--local", "-d", "-f", "s3store", &url]);
+    sandbox.dvc(
+        project,
+        &["remote", "add", "--local", "-d", "-f", "s3store", &url],
+    );
     for (option, value) in [
         ("endpointurl", endpoint.as_str()),
         ("region", "us-east-1"),
         ("access_key_id", servers::S3_KEY),
         ("secret_access_key", servers::S3_SECRET),
     ] {
-        sandbox.dvc(project, &["remote", "modify", "--local", "s3store", option, value]);
+        sandbox.dvc(
+            project,
+            &["remote", "modify", "--local", "s3store", option, value],
+        );
     }
 }
 
@@ -60,7 +66,10 @@ fn our_s3_push_is_pulled_by_dvc() {
     sandbox.dvc(&clone, &["exp", "apply", "exp-wide"]);
     assert_workspace_matches(&clone, &fixture.join("expected/b53a31b-exp-wide.md5"));
     let status = sandbox.dvc(&clone, &["status", "-c"]);
-    assert_eq!(stdout(&status).trim(), "Cache and remote 's3store' are in sync.");
+    assert_eq!(
+        stdout(&status).trim(),
+        "Cache and remote 's3store' are in sync."
+    );
 }
 
 #[test]
@@ -87,7 +96,11 @@ fn dvc_s3_push_is_pulled_by_us() {
     let clone = fixture.join("helper-clone");
     use_s3(&sandbox, &clone, server, "dvc-to-ours");
     let output = sandbox.git(&clone, &["fetch", "origin", "+refs/exps/*:refs/exps/*"]);
-    assert!(stderr(&output).contains("downloaded"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("downloaded"),
+        "{}",
+        stderr(&output)
+    );
     sandbox.git(&clone, &["checkout", "-q", WIDE]);
     sandbox.exp(&clone, &["checkout"]);
     assert_workspace_matches(&clone, &fixture.join("expected/b53a31b-exp-wide.md5"));
@@ -99,7 +112,10 @@ fn dvc_push_is_fetched_through_the_hooks() {
     let fixture = sandbox.unpack("seed-project");
     let project = fixture.join("project");
     let storage = fixture.join("storage").display().to_string();
-    sandbox.dvc(&project, &["remote", "add", "--local", "-d", "-f", "storage", &storage]);
+    sandbox.dvc(
+        &project,
+        &["remote", "add", "--local", "-d", "-f", "storage", &storage],
+    );
     sandbox.dvc(&project, &["exp", "push", "origin", "exp-wide"]);
 
     // A plain clone of an ordinary remote, with the hooks installed: a plain fetch brings
@@ -109,7 +125,10 @@ fn dvc_push_is_fetched_through_the_hooks() {
     sandbox.exp(&clone, &["install"]);
     sandbox.git(&clone, &["fetch", "origin"]);
     let cached = files_under(&clone.join(".dvc/cache"));
-    assert!(cached.contains("files/md5/ce/226cd3bf1822244370a3f2fcccbbf5"), "{cached:?}");
+    assert!(
+        cached.contains("files/md5/ce/226cd3bf1822244370a3f2fcccbbf5"),
+        "{cached:?}"
+    );
     sandbox.git(&clone, &["checkout", "-q", WIDE]);
     sandbox.exp(&clone, &["checkout"]);
     assert_workspace_matches(&clone, &fixture.join("expected/b53a31b-exp-wide.md5"));

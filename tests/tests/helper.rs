@@ -8,10 +8,26 @@ use exp_integration_tests::*;
 
 /// Experiments of the seed-project fixture: (baseline short sha, name, full ref).
 const SEED_EXPERIMENTS: [(&str, &str, &str); 4] = [
-    ("b53a31b", "exp-lr01", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01"),
-    ("b53a31b", "exp-units64", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64"),
-    ("b53a31b", "exp-wide", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide"),
-    ("7030ed6", "exp-units64", "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64"),
+    (
+        "b53a31b",
+        "exp-lr01",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01",
+    ),
+    (
+        "b53a31b",
+        "exp-units64",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64",
+    ),
+    (
+        "b53a31b",
+        "exp-wide",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide",
+    ),
+    (
+        "7030ed6",
+        "exp-units64",
+        "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64",
+    ),
 ];
 
 fn expected_storage_files(fixture: &Path) -> BTreeSet<String> {
@@ -52,7 +68,10 @@ fn push_all_stores_what_dvc_stores() {
     }
 
     let refs = remote_exp_refs(&sandbox, &fixture, "origin.git");
-    let expected: BTreeSet<String> = SEED_EXPERIMENTS.iter().map(|(_, _, r)| r.to_string()).collect();
+    let expected: BTreeSet<String> = SEED_EXPERIMENTS
+        .iter()
+        .map(|(_, _, r)| r.to_string())
+        .collect();
     assert_eq!(refs, expected, "internal refs must not be pushed");
 }
 
@@ -65,17 +84,25 @@ fn second_push_uploads_nothing() {
     let before: Vec<(String, std::time::SystemTime)> = files_under(&storage)
         .into_iter()
         .map(|f| {
-            let modified = fs::metadata(storage.join(&f)).and_then(|m| m.modified()).expect("mtime");
+            let modified = fs::metadata(storage.join(&f))
+                .and_then(|m| m.modified())
+                .expect("mtime");
             (f, modified)
         })
         .collect();
 
     let output = sandbox.git(&project, &["push", "share", "refs/exps/*:refs/exps/*"]);
-    assert!(stderr(&output).contains("Everything up-to-date"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Everything up-to-date"),
+        "{}",
+        stderr(&output)
+    );
     let after: Vec<(String, std::time::SystemTime)> = files_under(&storage)
         .into_iter()
         .map(|f| {
-            let modified = fs::metadata(storage.join(&f)).and_then(|m| m.modified()).expect("mtime");
+            let modified = fs::metadata(storage.join(&f))
+                .and_then(|m| m.modified())
+                .expect("mtime");
             (f, modified)
         })
         .collect();
@@ -101,8 +128,15 @@ fn clone_fetch_checkout_matches_dvc() {
     for (baseline, name, refname) in SEED_EXPERIMENTS {
         sandbox.git(&clone, &["checkout", "--quiet", refname]);
         let output = sandbox.exp(&clone, &["checkout"]);
-        assert!(stdout(&output).contains("0 kept, 0 missing"), "{}", stdout(&output));
-        assert_workspace_matches(&clone, &fixture.join(format!("expected/{baseline}-{name}.md5")));
+        assert!(
+            stdout(&output).contains("0 kept, 0 missing"),
+            "{}",
+            stdout(&output)
+        );
+        assert_workspace_matches(
+            &clone,
+            &fixture.join(format!("expected/{baseline}-{name}.md5")),
+        );
     }
 }
 
@@ -159,7 +193,8 @@ fn corrupt_storage_object_never_enters_cache() {
     for byte in &mut bytes {
         *byte ^= 0x20;
     }
-    fs::set_permissions(&object, std::os::unix::fs::PermissionsExt::from_mode(0o644)).expect("chmod");
+    fs::set_permissions(&object, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
     fs::write(&object, &bytes).expect("corrupt");
 
     let url = format!("exp::{}", fixture.join("origin.git").display());
@@ -173,11 +208,19 @@ fn corrupt_storage_object_never_enters_cache() {
 
     sandbox.git(
         &clone,
-        &["checkout", "--quiet", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide"],
+        &[
+            "checkout",
+            "--quiet",
+            "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide",
+        ],
     );
     let output = sandbox.exp_result(&clone, &["checkout"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("ce226cd3bf1822244370a3f2fcccbbf5"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("ce226cd3bf1822244370a3f2fcccbbf5"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!clone.join("predictions.csv").exists());
     assert!(!cached.exists());
 }
@@ -195,7 +238,10 @@ fn edited_output_is_kept_by_checkout() {
     let err = stderr(&output);
     assert!(err.contains("kept predictions.csv"), "{err}");
     assert!(err.contains("--force"), "{err}");
-    assert_eq!(fs::read_to_string(&predictions).expect("read"), "my own edits\n");
+    assert_eq!(
+        fs::read_to_string(&predictions).expect("read"),
+        "my own edits\n"
+    );
 
     sandbox.exp(&project, &["checkout", "--force"]);
     // The hash dvc.lock of main records for predictions.csv.
@@ -208,8 +254,11 @@ fn manifest_with_parent_path_is_rejected() {
     let repo = sandbox.path().join("repo");
     fs::create_dir_all(repo.join(".dvc")).expect("repo");
     sandbox.git(&repo, &["init", "-q", "-b", "main"]);
-    fs::write(repo.join(".dvc/config"), "[core]\n    remote = store\n['remote \"store\"']\n    url = ../../store\n")
-        .expect("config");
+    fs::write(
+        repo.join(".dvc/config"),
+        "[core]\n    remote = store\n['remote \"store\"']\n    url = ../../store\n",
+    )
+    .expect("config");
 
     // A member object and a manifest that places it outside the output directory.
     let store = sandbox.path().join("store");
@@ -219,7 +268,11 @@ fn manifest_with_parent_path_is_rejected() {
         fs::write(&file, payload).expect("payload");
         md5_of(&file)
     };
-    let member_path = store.join(format!("files/md5/{}/{}", &member_md5[..2], &member_md5[2..]));
+    let member_path = store.join(format!(
+        "files/md5/{}/{}",
+        &member_md5[..2],
+        &member_md5[2..]
+    ));
     fs::create_dir_all(member_path.parent().expect("parent")).expect("dir");
     fs::write(&member_path, payload).expect("member");
     let manifest = format!(r#"[{{"md5": "{member_md5}", "relpath": "../evil.txt"}}]"#);
@@ -228,13 +281,19 @@ fn manifest_with_parent_path_is_rejected() {
         fs::write(&file, &manifest).expect("manifest");
         md5_of(&file)
     };
-    let manifest_path = store.join(format!("files/md5/{}/{}.dir", &manifest_md5[..2], &manifest_md5[2..]));
+    let manifest_path = store.join(format!(
+        "files/md5/{}/{}.dir",
+        &manifest_md5[..2],
+        &manifest_md5[2..]
+    ));
     fs::create_dir_all(manifest_path.parent().expect("parent")).expect("dir");
     fs::write(&manifest_path, &manifest).expect("manifest object");
 
     fs::write(
         repo.join("data.dvc"),
-        format!("outs:\n- md5: {manifest_md5}.dir\n  size: 6\n  nfiles: 1\n  hash: md5\n  path: data\n"),
+        format!(
+            "outs:\n- md5: {manifest_md5}.dir\n  size: 6\n  nfiles: 1\n  hash: md5\n  path: data\n"
+        ),
     )
     .expect("dvc file");
     sandbox.git(&repo, &["add", "."]);
@@ -252,7 +311,8 @@ fn manifest_with_parent_path_is_rejected() {
 #[test]
 fn example_script_runs_end_to_end() {
     let sandbox = Sandbox::new();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/two-experiments.sh");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/two-experiments.sh");
     let output = succeed(
         sandbox
             .command("bash", sandbox.path())
@@ -263,6 +323,13 @@ fn example_script_runs_end_to_end() {
     let out = stdout(&output);
     assert!(out.contains("storage now holds 9 objects"), "{out}");
     assert!(out.contains("the clone's cache holds 9 objects"), "{out}");
-    assert!(out.contains("model/weights.bin: weights for lr=0.1"), "{out}");
-    assert!(stderr(&output).contains("downloaded 9 objects"), "{}", stderr(&output));
+    assert!(
+        out.contains("model/weights.bin: weights for lr=0.1"),
+        "{out}"
+    );
+    assert!(
+        stderr(&output).contains("downloaded 9 objects"),
+        "{}",
+        stderr(&output)
+    );
 }

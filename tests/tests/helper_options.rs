@@ -39,8 +39,15 @@ fn dry_run_uploads_and_pushes_nothing() {
     let sandbox = Sandbox::new();
     let (fixture, project) = seed(&sandbox);
 
-    let output = sandbox.git(&project, &["push", "--dry-run", "share", "refs/exps/*:refs/exps/*"]);
-    assert!(stderr(&output).contains("[new reference]"), "{}", stderr(&output));
+    let output = sandbox.git(
+        &project,
+        &["push", "--dry-run", "share", "refs/exps/*:refs/exps/*"],
+    );
+    assert!(
+        stderr(&output).contains("[new reference]"),
+        "{}",
+        stderr(&output)
+    );
     assert!(files_under(&fixture.join("storage")).is_empty());
     assert!(remote_refs(&sandbox, &fixture).is_empty());
 }
@@ -56,7 +63,9 @@ fn missing_object_rejects_only_its_ref() {
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
-        err.contains("data upload failed: missing predictions.csv (ce226cd3bf1822244370a3f2fcccbbf5)"),
+        err.contains(
+            "data upload failed: missing predictions.csv (ce226cd3bf1822244370a3f2fcccbbf5)"
+        ),
         "{err}"
     );
     let refs = remote_refs(&sandbox, &fixture);
@@ -69,11 +78,19 @@ fn missing_object_rejects_only_its_ref() {
 fn atomic_push_rejects_every_ref_when_one_lacks_data() {
     let sandbox = Sandbox::new();
     let (fixture, project) = seed(&sandbox);
-    fs::remove_file(project.join(".dvc/cache").join(WIDE_ONLY_OBJECT)).expect("remove cache object");
+    fs::remove_file(project.join(".dvc/cache").join(WIDE_ONLY_OBJECT))
+        .expect("remove cache object");
 
-    let output = sandbox.git_result(&project, &["push", "--atomic", "share", "refs/exps/*:refs/exps/*"]);
+    let output = sandbox.git_result(
+        &project,
+        &["push", "--atomic", "share", "refs/exps/*:refs/exps/*"],
+    );
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("atomic push failed"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("atomic push failed"),
+        "{}",
+        stderr(&output)
+    );
     assert!(remote_refs(&sandbox, &fixture).is_empty());
 }
 
@@ -89,21 +106,39 @@ fn force_and_lease_are_honoured() {
     sandbox.git(&project, &["update-ref", LR01, &wide]);
     let output = sandbox.git_result(&project, &["push", "share", &format!("{LR01}:{LR01}")]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("non-fast-forward"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("non-fast-forward"),
+        "{}",
+        stderr(&output)
+    );
 
     let stale = format!("--force-with-lease={LR01}:{wide}");
-    let output = sandbox.git_result(&project, &["push", &stale, "share", &format!("{LR01}:{LR01}")]);
+    let output = sandbox.git_result(
+        &project,
+        &["push", &stale, "share", &format!("{LR01}:{LR01}")],
+    );
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("stale info"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("stale info"),
+        "{}",
+        stderr(&output)
+    );
     assert!(remote_refs(&sandbox, &fixture).contains(&format!("{lr01} {LR01}")));
 
     let fresh = format!("--force-with-lease={LR01}:{lr01}");
-    sandbox.git(&project, &["push", &fresh, "share", &format!("{LR01}:{LR01}")]);
+    sandbox.git(
+        &project,
+        &["push", &fresh, "share", &format!("{LR01}:{LR01}")],
+    );
     assert!(remote_refs(&sandbox, &fixture).contains(&format!("{wide} {LR01}")));
 
     sandbox.git(&project, &["update-ref", LR01, &lr01]);
     let output = sandbox.git(&project, &["push", "share", &format!("+{LR01}:{LR01}")]);
-    assert!(stderr(&output).contains("(forced update)"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("(forced update)"),
+        "{}",
+        stderr(&output)
+    );
     assert!(remote_refs(&sandbox, &fixture).contains(&format!("{lr01} {LR01}")));
 }
 
@@ -125,9 +160,16 @@ fn delete_removes_ref_and_keeps_data() {
 fn nested_exp_url_is_refused() {
     let sandbox = Sandbox::new();
     let (fixture, project) = seed(&sandbox);
-    let output = sandbox.git_result(&project, &["push", "exp::exp::../origin.git", &format!("{LR01}:{LR01}")]);
+    let output = sandbox.git_result(
+        &project,
+        &["push", "exp::exp::../origin.git", &format!("{LR01}:{LR01}")],
+    );
     assert_ne!(output.status.code(), Some(0));
-    assert!(stderr(&output).contains("is itself an exp:: URL"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is itself an exp:: URL"),
+        "{}",
+        stderr(&output)
+    );
     assert!(remote_refs(&sandbox, &fixture).is_empty());
 }
 
@@ -137,11 +179,21 @@ fn user_pre_push_hook_runs_once() {
     let (_fixture, project) = seed(&sandbox);
     let counter = sandbox.path().join("pre-push-runs");
     let hook = project.join(".git/hooks/pre-push");
-    fs::write(&hook, format!("#!/bin/sh\necho \"$1 $2\" >> '{}'\ncat >/dev/null\n", counter.display())).expect("hook");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$1 $2\" >> '{}'\ncat >/dev/null\n",
+            counter.display()
+        ),
+    )
+    .expect("hook");
     fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
 
     sandbox.git(&project, &["push", "share", &format!("{LR01}:{LR01}")]);
-    assert_eq!(fs::read_to_string(&counter).expect("hook ran"), "share exp::../origin.git\n");
+    assert_eq!(
+        fs::read_to_string(&counter).expect("hook ran"),
+        "share exp::../origin.git\n"
+    );
 }
 
 #[test]
@@ -149,7 +201,10 @@ fn stdout_carries_only_the_protocol() {
     let sandbox = Sandbox::new();
     let (fixture, project) = seed(&sandbox);
     sandbox.git(&project, &["push", "share", "refs/exps/*:refs/exps/*"]);
-    sandbox.git(&fixture.join("origin.git"), &["update-ref", "refs/exps/exec/EXEC_HEAD", "main"]);
+    sandbox.git(
+        &fixture.join("origin.git"),
+        &["update-ref", "refs/exps/exec/EXEC_HEAD", "main"],
+    );
     let main = rev(&sandbox, &project, "main");
 
     let mut child = sandbox
@@ -170,7 +225,8 @@ fn stdout_carries_only_the_protocol() {
     let output = child.wait_with_output().expect("helper exits");
     assert!(output.status.success(), "{}", stderr(&output));
 
-    let mut expected = String::from("fetch\npush\noption\nobject-format\n\nok\nok\n@refs/heads/main HEAD\n");
+    let mut expected =
+        String::from("fetch\npush\noption\nobject-format\n\nok\nok\n@refs/heads/main HEAD\n");
     for refname in [
         "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64",
         "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01",
@@ -194,7 +250,10 @@ fn ls_remote_outside_a_repository_hides_internal_refs() {
 
     let url = format!("exp::{}", origin.display());
     let listing = sandbox.git_stdout(&outside, &["ls-remote", &url]);
-    let names: Vec<&str> = listing.lines().filter_map(|l| l.split('\t').nth(1)).collect();
+    let names: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1))
+        .collect();
     assert_eq!(names, vec!["HEAD", "refs/heads/main"]);
 }
 
@@ -232,20 +291,36 @@ fn legacy_outputs_use_the_root_layout() {
     let exp_ref = format!("refs/exps/{}/{}/legacy", &baseline[..2], &baseline[2..]);
     sandbox.git(&repo, &["update-ref", &exp_ref, "HEAD"]);
 
-    sandbox.git(&repo, &["push", "exp::../origin.git", "main", &format!("{exp_ref}:{exp_ref}")]);
+    sandbox.git(
+        &repo,
+        &[
+            "push",
+            "exp::../origin.git",
+            "main",
+            &format!("{exp_ref}:{exp_ref}"),
+        ],
+    );
     let stored = files_under(&root.join("store"));
-    assert_eq!(stored, BTreeSet::from(["a8/be9e797e0f7e75b498d90413d9a7ad".to_owned()]));
+    assert_eq!(
+        stored,
+        BTreeSet::from(["a8/be9e797e0f7e75b498d90413d9a7ad".to_owned()])
+    );
 
     let url = format!("exp::{}", root.join("origin.git").display());
     sandbox.git(root, &["clone", "-q", &url, "clone"]);
     let clone = root.join("clone");
     let output = sandbox.git(&clone, &["fetch", "origin", "+refs/exps/*:refs/exps/*"]);
     assert!(
-        clone.join(".dvc/cache/a8/be9e797e0f7e75b498d90413d9a7ad").is_file(),
+        clone
+            .join(".dvc/cache/a8/be9e797e0f7e75b498d90413d9a7ad")
+            .is_file(),
         "{}",
         stderr(&output)
     );
     sandbox.git(&clone, &["checkout", "-q", &exp_ref]);
     sandbox.exp(&clone, &["checkout"]);
-    assert_eq!(fs::read(clone.join("legacy.txt")).expect("checked out"), content);
+    assert_eq!(
+        fs::read(clone.join("legacy.txt")).expect("checked out"),
+        content
+    );
 }

@@ -15,10 +15,26 @@ const FIRST_BASELINE: &str = "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd7
 
 /// Experiments of the seed-project fixture: (baseline short sha, name, full ref).
 const SEED_EXPERIMENTS: [(&str, &str, &str); 4] = [
-    ("b53a31b", "exp-lr01", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01"),
-    ("b53a31b", "exp-units64", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64"),
-    ("b53a31b", "exp-wide", "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide"),
-    ("7030ed6", "exp-units64", "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64"),
+    (
+        "b53a31b",
+        "exp-lr01",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01",
+    ),
+    (
+        "b53a31b",
+        "exp-units64",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64",
+    ),
+    (
+        "b53a31b",
+        "exp-wide",
+        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide",
+    ),
+    (
+        "7030ed6",
+        "exp-units64",
+        "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64",
+    ),
 ];
 
 const EXP_WIDE: &str = "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide";
@@ -125,32 +141,58 @@ fn round_trip_through_bare_remote() {
 
     let output = push_seed_experiments(&sandbox, &project);
     let err = stderr(&output);
-    assert_eq!(lines_with(&err, "git-exp: uploaded 31 objects").len(), 1, "{err}");
-    assert_eq!(files_under(&fixture.join("storage")), expected_storage_files(&fixture));
-    let expected_refs: BTreeSet<String> = SEED_EXPERIMENTS.iter().map(|(_, _, r)| r.to_string()).collect();
-    assert_eq!(remote_exp_refs(&sandbox, &fixture, "origin.git"), expected_refs);
+    assert_eq!(
+        lines_with(&err, "git-exp: uploaded 31 objects").len(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        files_under(&fixture.join("storage")),
+        expected_storage_files(&fixture)
+    );
+    let expected_refs: BTreeSet<String> = SEED_EXPERIMENTS
+        .iter()
+        .map(|(_, _, r)| r.to_string())
+        .collect();
+    assert_eq!(
+        remote_exp_refs(&sandbox, &fixture, "origin.git"),
+        expected_refs
+    );
 
     sandbox.git(&fixture, &["clone", "--quiet", "origin.git", "other"]);
     let other = fixture.join("other");
     let install = sandbox.exp(&other, &["install"]);
-    assert!(stdout(&install).contains("Remote origin: fetches experiments"), "{}", stdout(&install));
+    assert!(
+        stdout(&install).contains("Remote origin: fetches experiments"),
+        "{}",
+        stdout(&install)
+    );
 
     let output = sandbox.git(&other, &["fetch", "origin"]);
     let err = stderr(&output);
     assert!(err.contains("git-exp: downloaded"), "{err}");
     let local: BTreeSet<String> = sandbox
-        .git_stdout(&other, &["for-each-ref", "--format=%(refname)", "refs/exps"])
+        .git_stdout(
+            &other,
+            &["for-each-ref", "--format=%(refname)", "refs/exps"],
+        )
         .lines()
         .map(str::to_owned)
         .collect();
     assert_eq!(local, expected_refs);
     // Every object the experiments need is in the cache before any checkout.
-    assert_eq!(files_under(&other.join(".dvc/cache")), expected_storage_files(&fixture));
+    assert_eq!(
+        files_under(&other.join(".dvc/cache")),
+        expected_storage_files(&fixture)
+    );
 
     for (baseline, name, refname) in SEED_EXPERIMENTS {
         let output = sandbox.git(&other, &["checkout", "--quiet", refname]);
         assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
-        assert_workspace_matches(&other, &fixture.join(format!("expected/{baseline}-{name}.md5")));
+        assert_workspace_matches(
+            &other,
+            &fixture.join(format!("expected/{baseline}-{name}.md5")),
+        );
     }
 }
 
@@ -164,10 +206,19 @@ fn failed_upload_stops_push() {
     let output = sandbox.git_result(&project, &["push", "origin", EXP_WIDE]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
-    assert!(err.contains("git-exp: stopped the push because the data of 1 refs is not in storage"), "{err}");
-    assert!(err.contains(&format!("  {EXP_WIDE}: data upload failed: failed ")), "{err}");
+    assert!(
+        err.contains("git-exp: stopped the push because the data of 1 refs is not in storage"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("  {EXP_WIDE}: data upload failed: failed ")),
+        "{err}"
+    );
     assert!(err.contains("error: failed to push some refs"), "{err}");
-    assert_eq!(remote_exp_refs(&sandbox, &fixture, "origin.git"), BTreeSet::new());
+    assert_eq!(
+        remote_exp_refs(&sandbox, &fixture, "origin.git"),
+        BTreeSet::new()
+    );
 }
 
 #[test]
@@ -186,8 +237,14 @@ fn object_missing_everywhere_stops_push() {
         err.contains("error: git-exp: missing predictions.csv (ce226cd3bf1822244370a3f2fcccbbf5): object ce226cd3bf1822244370a3f2fcccbbf5 is in neither the cache"),
         "{err}"
     );
-    assert!(err.contains("hint: a missing object may be in the cache"), "{err}");
-    assert_eq!(remote_exp_refs(&sandbox, &fixture, "origin.git"), BTreeSet::new());
+    assert!(
+        err.contains("hint: a missing object may be in the cache"),
+        "{err}"
+    );
+    assert_eq!(
+        remote_exp_refs(&sandbox, &fixture, "origin.git"),
+        BTreeSet::new()
+    );
 }
 
 #[test]
@@ -205,15 +262,23 @@ fn chained_pre_push_gets_same_input() {
 
     let install = sandbox.exp(&project, &["install"]);
     assert!(
-        stdout(&install).contains("the existing hook moved to") && stdout(&install).contains("pre-push.before-git-exp"),
+        stdout(&install).contains("the existing hook moved to")
+            && stdout(&install).contains("pre-push.before-git-exp"),
         "{}",
         stdout(&install)
     );
-    assert_eq!(fs::read_to_string(hooks.join("pre-push.before-git-exp")).expect("chained"), user_hook);
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-push.before-git-exp")).expect("chained"),
+        user_hook
+    );
 
     let output = sandbox.git(&project, &["push", "origin", EXP_WIDE]);
     assert_eq!(
-        lines_with(&stderr(&output), &format!("git-exp: uploaded {EXP_WIDE_OBJECTS} objects")).len(),
+        lines_with(
+            &stderr(&output),
+            &format!("git-exp: uploaded {EXP_WIDE_OBJECTS} objects")
+        )
+        .len(),
         1,
         "{}",
         stderr(&output)
@@ -228,7 +293,11 @@ fn chained_pre_push_gets_same_input() {
     let lr01 = SEED_EXPERIMENTS[0].2;
     let output = sandbox.git_result(&project, &["push", "origin", lr01]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(!stderr(&output).contains("git-exp: uploaded"), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("git-exp: uploaded"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!remote_exp_refs(&sandbox, &fixture, "origin.git").contains(lr01));
 }
 
@@ -242,11 +311,19 @@ fn hooks_path_is_honoured() {
     let install = sandbox.exp(&project, &["install"]);
     let dir = project.join("shared-hooks");
     assert!(
-        stdout(&install).starts_with(&format!("Hooks in {} (core.hooksPath, local config):", dir.display())),
+        stdout(&install).starts_with(&format!(
+            "Hooks in {} (core.hooksPath, local config):",
+            dir.display()
+        )),
         "{}",
         stdout(&install)
     );
-    for name in ["pre-push", "reference-transaction", "post-checkout", "post-merge"] {
+    for name in [
+        "pre-push",
+        "reference-transaction",
+        "post-checkout",
+        "post-merge",
+    ] {
         assert!(dir.join(name).is_file(), "{name}");
         assert!(!project.join(".git/hooks").join(name).exists(), "{name}");
     }
@@ -267,13 +344,22 @@ fn linked_worktree_shares_hooks() {
     push_seed_experiments(&sandbox, &project);
 
     // The worktree's own cache is empty, so post-checkout downloads what exp-wide needs.
-    sandbox.git(&project, &["worktree", "add", "--quiet", "../linked", EXP_WIDE]);
+    sandbox.git(
+        &project,
+        &["worktree", "add", "--quiet", "../linked", EXP_WIDE],
+    );
     let linked = fixture.join("linked");
     assert_workspace_matches(&linked, &fixture.join("expected/b53a31b-exp-wide.md5"));
 
     let install = sandbox.exp(&linked, &["install"]);
     let out = stdout(&install);
-    assert!(out.starts_with(&format!("Hooks in {}:", project.join(".git/hooks").display())), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "Hooks in {}:",
+            project.join(".git/hooks").display()
+        )),
+        "{out}"
+    );
     assert_eq!(lines_with(&out, "up to date").len(), 4, "{out}");
 
     let output = sandbox.git(&linked, &["checkout", "--quiet", SEED_EXPERIMENTS[3].2]);
@@ -295,13 +381,20 @@ fn bare_repository_worktree_add_finishes() {
     );
 
     let output = run_with_timeout(
-        sandbox
-            .command("git", &origin)
-            .args(["worktree", "add", "--quiet", "../from-bare", EXP_WIDE]),
+        sandbox.command("git", &origin).args([
+            "worktree",
+            "add",
+            "--quiet",
+            "../from-bare",
+            EXP_WIDE,
+        ]),
         Duration::from_secs(30),
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_workspace_matches(&fixture.join("from-bare"), &fixture.join("expected/b53a31b-exp-wide.md5"));
+    assert_workspace_matches(
+        &fixture.join("from-bare"),
+        &fixture.join("expected/b53a31b-exp-wide.md5"),
+    );
 }
 
 #[test]
@@ -340,7 +433,9 @@ fn push_of_3000_refs_uploads_once() {
     }
     let marks = sandbox.path().join("marks");
     let mut import = sandbox.command("git", &project);
-    import.args(["fast-import", "--quiet"]).arg(format!("--export-marks={}", marks.display()));
+    import
+        .args(["fast-import", "--quiet"])
+        .arg(format!("--export-marks={}", marks.display()));
     succeed_with_input(&mut import, stream.as_bytes());
     let mut updates = String::new();
     for line in fs::read_to_string(&marks).expect("marks").lines() {
@@ -348,7 +443,12 @@ fn push_of_3000_refs_uploads_once() {
         let number: u32 = mark.trim_start_matches(':').parse().expect("mark number");
         updates.push_str(&format!("create {FIRST_BASELINE}/bulk-{number:04} {oid}\n"));
     }
-    succeed_with_input(sandbox.command("git", &project).args(["update-ref", "--stdin"]), updates.as_bytes());
+    succeed_with_input(
+        sandbox
+            .command("git", &project)
+            .args(["update-ref", "--stdin"]),
+        updates.as_bytes(),
+    );
     sandbox.git(&project, &["update-ref", "-d", "refs/heads/bulk-scratch"]);
     sandbox.exp(&project, &["install"]);
 
@@ -366,7 +466,10 @@ fn push_of_3000_refs_uploads_once() {
         vec![format!("git-exp: uploaded {EXP_WIDE_OBJECTS} objects (38182 bytes) to storage ({}), 0 already there", fixture.join("storage").display())],
         "{err}"
     );
-    assert_eq!(files_under(&fixture.join("storage")).len(), EXP_WIDE_OBJECTS);
+    assert_eq!(
+        files_under(&fixture.join("storage")).len(),
+        EXP_WIDE_OBJECTS
+    );
     let remote = remote_exp_refs(&sandbox, &fixture, "origin.git");
     assert_eq!(remote.len(), 3000);
     assert!(remote.contains(&format!("{FIRST_BASELINE}/bulk-0001")));
@@ -389,7 +492,11 @@ fn deleted_branch_data_is_uploaded_again() {
         .first()
         .map(|line| line.to_string())
         .unwrap_or_default();
-    assert!(uploaded.starts_with("git-exp: uploaded "), "{}", stderr(&first));
+    assert!(
+        uploaded.starts_with("git-exp: uploaded "),
+        "{}",
+        stderr(&first)
+    );
     let stored = files_under(&storage);
     assert!(!stored.is_empty());
 
@@ -398,10 +505,18 @@ fn deleted_branch_data_is_uploaded_again() {
     sandbox.git(&origin, &["update-ref", "-d", "refs/heads/wide"]);
     fs::remove_dir_all(&storage).expect("empty storage");
     fs::create_dir(&storage).expect("storage dir");
-    assert_eq!(sandbox.git_stdout(&project, &["rev-parse", "origin/wide"]), sandbox.git_stdout(&project, &["rev-parse", "wide"]));
+    assert_eq!(
+        sandbox.git_stdout(&project, &["rev-parse", "origin/wide"]),
+        sandbox.git_stdout(&project, &["rev-parse", "wide"])
+    );
 
     let second = sandbox.git(&project, &["push", "origin", "wide:refs/heads/renamed"]);
-    assert_eq!(lines_with(&stderr(&second), "git-exp: uploaded"), vec![uploaded.as_str()], "{}", stderr(&second));
+    assert_eq!(
+        lines_with(&stderr(&second), "git-exp: uploaded"),
+        vec![uploaded.as_str()],
+        "{}",
+        stderr(&second)
+    );
     assert_eq!(files_under(&storage), stored);
 }
 
@@ -411,19 +526,39 @@ fn missing_binary_blocks_push_only() {
     let fixture = seed_with_hooks(&sandbox);
     let project = fixture.join("project");
     let path = path_without_git_exp();
-    let git = |args: &[&str]| run(sandbox.command("git", &project).env("PATH", &path).args(args));
+    let git = |args: &[&str]| {
+        run(sandbox
+            .command("git", &project)
+            .env("PATH", &path)
+            .args(args))
+    };
 
     let output = git(&["push", "origin", EXP_WIDE]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
-    assert!(err.contains("error: pre-push: git-exp is not on PATH"), "{err}");
-    assert!(err.contains("hint: install git-exp (./install.sh in the git-remote-exp sources), or delete"), "{err}");
-    assert_eq!(remote_exp_refs(&sandbox, &fixture, "origin.git"), BTreeSet::new());
+    assert!(
+        err.contains("error: pre-push: git-exp is not on PATH"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "hint: install git-exp (./install.sh in the git-remote-exp sources), or delete"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        remote_exp_refs(&sandbox, &fixture, "origin.git"),
+        BTreeSet::new()
+    );
 
     let output = git(&["checkout", "--quiet", EXP_WIDE]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
-        lines_with(&stderr(&output), "warning: post-checkout: git-exp is not on PATH").len(),
+        lines_with(
+            &stderr(&output),
+            "warning: post-checkout: git-exp is not on PATH"
+        )
+        .len(),
         1,
         "{}",
         stderr(&output)
@@ -432,7 +567,11 @@ fn missing_binary_blocks_push_only() {
     let output = git(&["update-ref", &format!("{FIRST_BASELINE}/copy"), EXP_WIDE]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
-        lines_with(&stderr(&output), "warning: reference-transaction: git-exp is not on PATH").len(),
+        lines_with(
+            &stderr(&output),
+            "warning: reference-transaction: git-exp is not on PATH"
+        )
+        .len(),
         1,
         "{}",
         stderr(&output)
@@ -444,7 +583,11 @@ fn missing_binary_blocks_push_only() {
     let output = git(&["merge", "--quiet", "--ff-only", "side"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
-        lines_with(&stderr(&output), "warning: post-merge: git-exp is not on PATH").len(),
+        lines_with(
+            &stderr(&output),
+            "warning: post-merge: git-exp is not on PATH"
+        )
+        .len(),
         1,
         "{}",
         stderr(&output)
@@ -463,10 +606,21 @@ fn reference_transaction_starts_binary_only_for_experiments() {
     let starts = sandbox.path().join("starts");
     write_script(
         &wrapper_dir.join("git-exp"),
-        &format!("#!/bin/sh\necho \"$*\" >>'{}'\nexec '{}' \"$@\"\n", starts.display(), bin_dir().join("git-exp").display()),
+        &format!(
+            "#!/bin/sh\necho \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+            starts.display(),
+            bin_dir().join("git-exp").display()
+        ),
     );
     let path = format!("{}:{}", wrapper_dir.display(), path_with_binaries());
-    let git = |args: &[&str]| succeed(sandbox.command("git", &project).env("PATH", &path).args(args));
+    let git = |args: &[&str]| {
+        succeed(
+            sandbox
+                .command("git", &project)
+                .env("PATH", &path)
+                .args(args),
+        )
+    };
     let started = || {
         fs::read_to_string(&starts)
             .unwrap_or_default()
@@ -481,7 +635,12 @@ fn reference_transaction_starts_binary_only_for_experiments() {
     git(&["tag", "v1"]);
     git(&["update-ref", "refs/exps/exec/EXEC_HEAD", "HEAD"]);
     git(&["update-ref", "-d", SEED_EXPERIMENTS[0].2]);
-    assert_eq!(started(), 0, "{}", fs::read_to_string(&starts).unwrap_or_default());
+    assert_eq!(
+        started(),
+        0,
+        "{}",
+        fs::read_to_string(&starts).unwrap_or_default()
+    );
 
     git(&["update-ref", &format!("{FIRST_BASELINE}/copy"), EXP_WIDE]);
     assert_eq!(started(), 1);
@@ -493,12 +652,21 @@ fn reference_transaction_starts_binary_only_for_experiments() {
     // After a push, git updates the local refs that the fetch refspec maps the pushed ones
     // to. Their data came from this cache, so the binary does not start for them.
     git(&["push", "--quiet", "origin", EXP_WIDE, SEED_EXPERIMENTS[1].2]);
-    assert_eq!(started(), 1, "{}", fs::read_to_string(&starts).unwrap_or_default());
+    assert_eq!(
+        started(),
+        1,
+        "{}",
+        fs::read_to_string(&starts).unwrap_or_default()
+    );
 }
 
 /// Returns the harness's `PATH`, with the freshly built binaries first.
 fn path_with_binaries() -> String {
-    format!("{}:{}", bin_dir().display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 #[test]
@@ -530,7 +698,10 @@ fn skip_variable_turns_hooks_off() {
     let output = sandbox.git(&project, &["checkout", "--quiet", "main"]);
     assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
     sandbox.git(&project, &["checkout", "--quiet", EXP_WIDE]);
-    assert_eq!(md5_of(&project.join("predictions.csv")), "ce226cd3bf1822244370a3f2fcccbbf5");
+    assert_eq!(
+        md5_of(&project.join("predictions.csv")),
+        "ce226cd3bf1822244370a3f2fcccbbf5"
+    );
 }
 
 #[test]
@@ -543,11 +714,25 @@ fn checkout_keeps_uncached_changes() {
 
     let output = sandbox.git(&project, &["checkout", "--quiet", EXP_WIDE]);
     let err = stderr(&output);
-    assert!(err.contains("warning: git-exp: kept predictions.csv: has changes that are not in the cache"), "{err}");
-    assert!(err.contains("hint: commit or `dvc add` your changes"), "{err}");
-    assert_eq!(fs::read_to_string(&predictions).expect("read"), "my own edits\n");
+    assert!(
+        err.contains(
+            "warning: git-exp: kept predictions.csv: has changes that are not in the cache"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: commit or `dvc add` your changes"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(&predictions).expect("read"),
+        "my own edits\n"
+    );
     // The other outputs of exp-wide were checked out.
-    assert_eq!(md5_of(&project.join("model/weights.bin")), md5_listed(&fixture, "b53a31b-exp-wide", "model/weights.bin"));
+    assert_eq!(
+        md5_of(&project.join("model/weights.bin")),
+        md5_listed(&fixture, "b53a31b-exp-wide", "model/weights.bin")
+    );
 }
 
 /// Returns the hash that the DVC-made listing `expected/<list>.md5` records for `path`.
@@ -567,11 +752,15 @@ fn uninstall_restores_chained_hook() {
     let hooks = project.join(".git/hooks");
     let user_hook = "#!/bin/sh\necho user post-merge\n";
     write_script(&hooks.join("post-merge"), user_hook);
-    let fetch_before = sandbox.git_stdout(&project, &["config", "--get-all", "remote.origin.fetch"]);
+    let fetch_before =
+        sandbox.git_stdout(&project, &["config", "--get-all", "remote.origin.fetch"]);
 
     sandbox.exp(&project, &["install", "--push-experiments"]);
     sandbox.exp(&project, &["install", "--push-experiments"]);
-    assert_eq!(fs::read_to_string(hooks.join("post-merge.before-git-exp")).expect("chained"), user_hook);
+    assert_eq!(
+        fs::read_to_string(hooks.join("post-merge.before-git-exp")).expect("chained"),
+        user_hook
+    );
     assert_eq!(
         sandbox.git_stdout(&project, &["config", "--get-all", "remote.origin.fetch"]),
         format!("{fetch_before}\n+refs/exps/*:refs/exps/*\n^refs/exps/exec/*\n^refs/exps/apply/*\n^refs/exps/celery/*\n^refs/exps/temp/*\n^refs/exps/stash")
@@ -583,16 +772,28 @@ fn uninstall_restores_chained_hook() {
 
     let output = sandbox.exp(&project, &["uninstall"]);
     let out = stdout(&output);
-    assert!(out.contains("post-merge             removed; restored the hook from"), "{out}");
-    assert_eq!(fs::read_to_string(hooks.join("post-merge")).expect("restored"), user_hook);
+    assert!(
+        out.contains("post-merge             removed; restored the hook from"),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("post-merge")).expect("restored"),
+        user_hook
+    );
     assert!(!hooks.join("post-merge.before-git-exp").exists());
     for name in ["pre-push", "reference-transaction", "post-checkout"] {
         assert!(!hooks.join(name).exists(), "{name}");
     }
-    assert_eq!(sandbox.git_stdout(&project, &["config", "--get-all", "remote.origin.fetch"]), fetch_before);
+    assert_eq!(
+        sandbox.git_stdout(&project, &["config", "--get-all", "remote.origin.fetch"]),
+        fetch_before
+    );
     let push = sandbox.git_result(&project, &["config", "--get-all", "remote.origin.push"]);
     assert_eq!(push.status.code(), Some(1), "{}", stdout(&push));
-    let marker = sandbox.git_result(&project, &["config", "--get", "remote.origin.gitExpPushHead"]);
+    let marker = sandbox.git_result(
+        &project,
+        &["config", "--get", "remote.origin.gitExpPushHead"],
+    );
     assert_eq!(marker.status.code(), Some(1));
 }
 
@@ -607,10 +808,25 @@ fn manual_install_leaves_foreign_hook() {
 
     let output = sandbox.exp(&project, &["install", "--manual"]);
     let out = stdout(&output);
-    assert!(out.contains("pre-push               left alone (--manual)"), "{out}");
-    assert!(out.contains(&format!("Add these lines to {}:", hooks.join("pre-push").display())), "{out}");
-    assert!(out.contains("    git-exp hook pre-push \"$@\" || exit $?"), "{out}");
-    assert_eq!(fs::read_to_string(hooks.join("pre-push")).expect("user hook"), user_hook);
+    assert!(
+        out.contains("pre-push               left alone (--manual)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Add these lines to {}:",
+            hooks.join("pre-push").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("    git-exp hook pre-push \"$@\" || exit $?"),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-push")).expect("user hook"),
+        user_hook
+    );
     assert!(!hooks.join("pre-push.before-git-exp").exists());
     assert!(hooks.join("post-checkout").is_file());
 
@@ -618,7 +834,11 @@ fn manual_install_leaves_foreign_hook() {
     write_script(&hooks.join("pre-push.before-git-exp"), user_hook);
     let output = sandbox.exp_result(&project, &["install"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("rerun with --manual"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("rerun with --manual"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -628,7 +848,11 @@ fn global_install_reaches_new_clones() {
     let output = sandbox.exp(sandbox.path(), &["install", "--global"]);
     let template = sandbox.path().join("home/.config/git-exp/template");
     assert!(
-        stdout(&output).starts_with(&format!("Hooks in {} (template {}", template.join("hooks").display(), template.display())),
+        stdout(&output).starts_with(&format!(
+            "Hooks in {} (template {}",
+            template.join("hooks").display(),
+            template.display()
+        )),
         "{}",
         stdout(&output)
     );
@@ -639,18 +863,40 @@ fn global_install_reaches_new_clones() {
 
     // The clone's post-checkout downloads main's data, which DVC pushed, and checks it out.
     let output = sandbox.git(&fixture, &["clone", "--quiet", "origin.git", "clone2"]);
-    assert!(stderr(&output).contains("git-exp: downloaded"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("git-exp: downloaded"),
+        "{}",
+        stderr(&output)
+    );
     let clone = fixture.join("clone2");
-    for name in ["pre-push", "reference-transaction", "post-checkout", "post-merge"] {
-        let hook = fs::read_to_string(clone.join(".git/hooks").join(name)).expect("hook from template");
+    for name in [
+        "pre-push",
+        "reference-transaction",
+        "post-checkout",
+        "post-merge",
+    ] {
+        let hook =
+            fs::read_to_string(clone.join(".git/hooks").join(name)).expect("hook from template");
         assert!(hook.contains("# git-exp hook shim, version 1"), "{name}");
     }
     let status = sandbox.exp(&clone, &["checkout"]);
-    assert!(stdout(&status).starts_with("0 files updated,"), "{}", stdout(&status));
-    assert!(stdout(&status).contains(", 0 kept, 0 missing"), "{}", stdout(&status));
+    assert!(
+        stdout(&status).starts_with("0 files updated,"),
+        "{}",
+        stdout(&status)
+    );
+    assert!(
+        stdout(&status).contains(", 0 kept, 0 missing"),
+        "{}",
+        stdout(&status)
+    );
 
     let output = sandbox.exp(sandbox.path(), &["uninstall", "--global"]);
-    assert!(stdout(&output).contains("Unset init.templateDir"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("Unset init.templateDir"),
+        "{}",
+        stdout(&output)
+    );
     let unset = sandbox.git_result(sandbox.path(), &["config", "--global", "init.templateDir"]);
     assert_eq!(unset.status.code(), Some(1));
     assert!(!template.exists());
@@ -702,7 +948,10 @@ fn exported_git_dir_is_honoured() {
 
     let output = git(&["checkout", "--quiet", EXP_WIDE]);
     assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
-    assert_workspace_matches(&fixture.join("project"), &fixture.join("expected/b53a31b-exp-wide.md5"));
+    assert_workspace_matches(
+        &fixture.join("project"),
+        &fixture.join("expected/b53a31b-exp-wide.md5"),
+    );
     assert!(!sandbox.path().join("predictions.csv").exists());
 }
 
@@ -726,7 +975,10 @@ fn chained_reference_transaction_keeps_status() {
     sandbox.git(&project, &["update-ref", &copy, EXP_WIDE]);
     let tip = sandbox.git_stdout(&project, &["rev-parse", EXP_WIDE]);
     let line = format!("{ZERO} {tip} {copy}\n");
-    assert_eq!(fs::read_to_string(&seen).expect("user hook ran"), format!("prepared\n{line}committed\n{line}"));
+    assert_eq!(
+        fs::read_to_string(&seen).expect("user hook ran"),
+        format!("prepared\n{line}committed\n{line}")
+    );
 
     // The user's hook rejects the next update in state "prepared", which aborts it.
     fs::write(format!("{}.fail", seen.display()), "").expect("make the user hook fail");
@@ -749,10 +1001,22 @@ fn failed_download_keeps_fetch_working() {
 
     let output = sandbox.git(&other, &["fetch", "origin"]);
     let err = stderr(&output);
-    assert!(err.contains("warning: git-exp: could not download"), "{err}");
-    assert!(err.contains("hint: the experiment refs were updated"), "{err}");
+    assert!(
+        err.contains("warning: git-exp: could not download"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: the experiment refs were updated"),
+        "{err}"
+    );
     assert_eq!(
-        sandbox.git_stdout(&other, &["for-each-ref", "--format=%(refname)", "refs/exps"]).lines().count(),
+        sandbox
+            .git_stdout(
+                &other,
+                &["for-each-ref", "--format=%(refname)", "refs/exps"]
+            )
+            .lines()
+            .count(),
         4
     );
     assert_eq!(files_under(&other.join(".dvc/cache")), BTreeSet::new());
@@ -785,22 +1049,46 @@ fn system_install_uses_its_template() {
     let sandbox = Sandbox::new();
     let template = sandbox.path().join("system-template");
     let config = sandbox.path().join("system-gitconfig");
-    fs::write(&config, format!("[init]\n\ttemplateDir = {}\n", template.display())).expect("system config");
-    let exp = |args: &[&str]| succeed(sandbox.command("git-exp", sandbox.path()).env("GIT_CONFIG_SYSTEM", &config).args(args));
+    fs::write(
+        &config,
+        format!("[init]\n\ttemplateDir = {}\n", template.display()),
+    )
+    .expect("system config");
+    let exp = |args: &[&str]| {
+        succeed(
+            sandbox
+                .command("git-exp", sandbox.path())
+                .env("GIT_CONFIG_SYSTEM", &config)
+                .args(args),
+        )
+    };
 
     let output = exp(&["install", "--system"]);
     assert!(
-        stdout(&output).starts_with(&format!("Hooks in {} (template {}", template.join("hooks").display(), template.display())),
+        stdout(&output).starts_with(&format!(
+            "Hooks in {} (template {}",
+            template.join("hooks").display(),
+            template.display()
+        )),
         "{}",
         stdout(&output)
     );
-    for name in ["pre-push", "reference-transaction", "post-checkout", "post-merge"] {
+    for name in [
+        "pre-push",
+        "reference-transaction",
+        "post-checkout",
+        "post-merge",
+    ] {
         assert!(template.join("hooks").join(name).is_file(), "{name}");
     }
 
     // The template directory was the user's, so uninstall keeps the setting and the folder.
     let output = exp(&["uninstall", "--system"]);
-    assert!(!stdout(&output).contains("Unset init.templateDir"), "{}", stdout(&output));
+    assert!(
+        !stdout(&output).contains("Unset init.templateDir"),
+        "{}",
+        stdout(&output)
+    );
     assert_eq!(files_under(&template), BTreeSet::new());
     assert!(template.join("hooks").is_dir());
     assert_eq!(

@@ -33,7 +33,11 @@ fn assert_checkout_fails(sandbox: &Sandbox, repo: &Path, fragments: &[&str]) {
     for fragment in fragments {
         assert!(err.contains(fragment), "expected {fragment:?} in:\n{err}");
     }
-    assert_eq!(err.lines().filter(|l| l.starts_with("git exp:")).count(), 1, "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("git exp:")).count(),
+        1,
+        "{err}"
+    );
     let after = files_under(sandbox.path());
     let created: Vec<&String> = after.difference(&before).collect();
     assert!(created.is_empty(), "files created: {created:?}");
@@ -140,17 +144,29 @@ fn million_entry_manifest_with_bad_last_path() {
         if index > 0 {
             manifest.push_str(", ");
         }
-        let relpath = if index == 999_999 { "../escape".to_owned() } else { format!("f{index:07}") };
-        manifest.push_str(&format!("{{\"md5\": \"{:032x}\", \"relpath\": \"{relpath}\"}}", index + 1));
+        let relpath = if index == 999_999 {
+            "../escape".to_owned()
+        } else {
+            format!("f{index:07}")
+        };
+        manifest.push_str(&format!(
+            "{{\"md5\": \"{:032x}\", \"relpath\": \"{relpath}\"}}",
+            index + 1
+        ));
     }
     manifest.push(']');
     let manifest_file = sandbox.path().join("manifest.json");
     fs::write(&manifest_file, &manifest).expect("manifest");
     let id = md5_of(&manifest_file);
 
-    let dvc_file = format!("outs:\n- md5: {id}.dir\n  size: 1\n  nfiles: 1000000\n  hash: md5\n  path: big\n");
+    let dvc_file =
+        format!("outs:\n- md5: {id}.dir\n  size: 1\n  nfiles: 1000000\n  hash: md5\n  path: big\n");
     let repo = repo_with(&sandbox, &[("big.dvc", dvc_file.as_bytes())]);
-    let object = repo.join(format!(".dvc/cache/files/md5/{}/{}.dir", &id[..2], &id[2..]));
+    let object = repo.join(format!(
+        ".dvc/cache/files/md5/{}/{}.dir",
+        &id[..2],
+        &id[2..]
+    ));
     fs::create_dir_all(object.parent().expect("parent")).expect("cache dir");
     fs::copy(&manifest_file, &object).expect("manifest object");
     fs::remove_file(&manifest_file).expect("remove scratch manifest");
@@ -167,7 +183,11 @@ fn invalid_experiment_ref_is_rejected_on_push() {
     let project = fixture.join("project");
     let output = sandbox.git_result(
         &project,
-        &["push", "exp::../origin.git", "HEAD:refs/exps/zz/not-a-baseline/exp"],
+        &[
+            "push",
+            "exp::../origin.git",
+            "HEAD:refs/exps/zz/not-a-baseline/exp",
+        ],
     );
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
@@ -184,8 +204,22 @@ fn unusual_experiment_names_round_trip() {
     let baseline = "b53a31b91a80a1abc86d6fe6173d561a53b2dd76";
     let name = "ünïcode+#%,@exp";
     let refname = format!("refs/exps/b5/{}/{name}", &baseline[2..]);
-    sandbox.git(&project, &["update-ref", &refname, "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01"]);
-    sandbox.git(&project, &["push", "exp::../origin.git", &format!("{refname}:{refname}")]);
+    sandbox.git(
+        &project,
+        &[
+            "update-ref",
+            &refname,
+            "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01",
+        ],
+    );
+    sandbox.git(
+        &project,
+        &[
+            "push",
+            "exp::../origin.git",
+            &format!("{refname}:{refname}"),
+        ],
+    );
     let remote = sandbox.git_stdout(&fixture, &["ls-remote", "origin.git", "refs/exps/*"]);
     assert!(remote.ends_with(&refname), "{remote}");
     // exp-lr01 needs data/raw (a .dir and 12 members), data/labels.txt, model (a .dir and 4

@@ -44,9 +44,18 @@ fn sharing_walkthrough_matches_dvc() {
     let output = sandbox.exp(&project, &["push", "origin", "exp-lr01", "exp-units64"]);
     let out = stdout(&output);
     let out_lines = lines(&out);
-    assert_eq!(out_lines[0], "Pushed experiment exp-lr01 to Git remote 'origin'.");
-    assert_eq!(out_lines[1], "Pushed experiment exp-units64 to Git remote 'origin'.");
-    assert!(out_lines[2].starts_with("25 files uploaded to 'storage' ("), "{out}");
+    assert_eq!(
+        out_lines[0],
+        "Pushed experiment exp-lr01 to Git remote 'origin'."
+    );
+    assert_eq!(
+        out_lines[1],
+        "Pushed experiment exp-units64 to Git remote 'origin'."
+    );
+    assert!(
+        out_lines[2].starts_with("25 files uploaded to 'storage' ("),
+        "{out}"
+    );
     assert_eq!(out_lines.len(), 3, "{out}");
     assert_eq!(
         remote_exps(&sandbox, &fixture, "origin.git"),
@@ -59,7 +68,10 @@ fn sharing_walkthrough_matches_dvc() {
     sandbox.git(&fixture, &["clone", "--quiet", "origin.git", "clone"]);
     let clone = fixture.join("clone");
     let output = sandbox.exp(&clone, &["list", "origin", "--all-commits"]);
-    assert_eq!(stdout(&output), "main:\n\texp-units64\nb53a31b:\n\texp-lr01\n");
+    assert_eq!(
+        stdout(&output),
+        "main:\n\texp-units64\nb53a31b:\n\texp-lr01\n"
+    );
 
     let cache = project.join(".dvc/cache");
     let output = sandbox.exp(
@@ -82,7 +94,10 @@ fn sharing_walkthrough_matches_dvc() {
         "Pulled experiment exp-lr01 from Git remote 'origin'.",
         "{out}"
     );
-    assert!(lines(&out)[1].starts_with("20 files fetched from 'storage' ("), "{out}");
+    assert!(
+        lines(&out)[1].starts_with("20 files fetched from 'storage' ("),
+        "{out}"
+    );
     assert_eq!(
         sandbox.git_stdout(&clone, &["rev-parse", LR01]),
         "384fd723c4956a80a8859da14430184ca788517d"
@@ -106,7 +121,14 @@ fn diverge(sandbox: &Sandbox, project: &Path, refname: &str, baseline: &str) -> 
     let tree = format!("{baseline}^{{tree}}");
     let commit = sandbox.git_stdout(
         project,
-        &["commit-tree", &tree, "-p", baseline, "-m", "rerun elsewhere"],
+        &[
+            "commit-tree",
+            &tree,
+            "-p",
+            baseline,
+            "-m",
+            "rerun elsewhere",
+        ],
     );
     sandbox.git(project, &["update-ref", refname, &commit]);
     commit
@@ -164,7 +186,9 @@ fn ambiguous_name_resolves_by_head() {
     sandbox.exp(&project, &["push", "origin", "exp-units64", "--no-cache"]);
     assert_eq!(
         remote_exps(&sandbox, &fixture, "origin.git"),
-        [format!("{UNITS_ON_SECOND}\tff223b61c58ff0396a638f4fd4e56feed81f959d")]
+        [format!(
+            "{UNITS_ON_SECOND}\tff223b61c58ff0396a638f4fd4e56feed81f959d"
+        )]
     );
 
     // On b53a31b it means the other one.
@@ -172,7 +196,8 @@ fn ambiguous_name_resolves_by_head() {
     sandbox.exp(&project, &["push", "origin", "exp-units64", "--no-cache"]);
     assert_eq!(remote_exps(&sandbox, &fixture, "origin.git").len(), 2);
     let output = sandbox.exp(&project, &["branch", "exp-units64", "units-first"]);
-    assert!(stdout(&output).starts_with("Git branch 'units-first' has been created from experiment 'exp-units64'."));
+    assert!(stdout(&output)
+        .starts_with("Git branch 'units-first' has been created from experiment 'exp-units64'."));
     assert_eq!(
         sandbox.git_stdout(&project, &["rev-parse", "units-first"]),
         "ca65baab0e9050f4228cb51264188729ae0e9934"
@@ -180,7 +205,10 @@ fn ambiguous_name_resolves_by_head() {
 
     // On a third commit neither baseline wins.
     sandbox.git(&project, &["checkout", "--quiet", "main"]);
-    sandbox.git(&project, &["commit", "--quiet", "--allow-empty", "-m", "third"]);
+    sandbox.git(
+        &project,
+        &["commit", "--quiet", "--allow-empty", "-m", "third"],
+    );
     let expected = format!(
         "git exp: ambiguous name 'exp-units64' refers to multiple experiments; \
          use one of the following full refnames instead:\n\n\t{UNITS_ON_SECOND}\n\t{UNITS_ON_FIRST}\n"
@@ -205,7 +233,10 @@ fn ambiguous_name_resolves_by_head() {
     );
     sandbox.exp(&project, &["remove", UNITS_ON_FIRST]);
     assert!(sandbox
-        .git_result(&project, &["rev-parse", "--verify", "--quiet", UNITS_ON_FIRST])
+        .git_result(
+            &project,
+            &["rev-parse", "--verify", "--quiet", UNITS_ON_FIRST]
+        )
         .stdout
         .is_empty());
 }
@@ -220,10 +251,16 @@ fn remote_commands_write_dvc_config_bytes() {
     let config = || fs::read_to_string(repo.join(".dvc/config")).expect("config");
     let local = || fs::read_to_string(repo.join(".dvc/config.local")).expect("config.local");
 
-    let output = sandbox.exp(&repo, &["remote", "add", "-d", "MyStore", "s3://bucket/path"]);
+    let output = sandbox.exp(
+        &repo,
+        &["remote", "add", "-d", "MyStore", "s3://bucket/path"],
+    );
     assert_eq!(stdout(&output), "Setting 'mystore' as a default remote.\n");
     sandbox.exp(&repo, &["remote", "modify", "mystore", "jobs", "8"]);
-    sandbox.exp(&repo, &["remote", "modify", "MyStore", "profile", "dev,ops"]);
+    sandbox.exp(
+        &repo,
+        &["remote", "modify", "MyStore", "profile", "dev,ops"],
+    );
     assert_eq!(
         config(),
         "[core]\n    remote = mystore\n['remote \"mystore\"']\n    url = s3://bucket/path\n    jobs = 8\n    profile = \"dev,ops\"\n"
@@ -231,7 +268,14 @@ fn remote_commands_write_dvc_config_bytes() {
 
     sandbox.exp(
         &repo,
-        &["remote", "modify", "--local", "mystore", "secret_access_key", "s3cr#t; x"],
+        &[
+            "remote",
+            "modify",
+            "--local",
+            "mystore",
+            "secret_access_key",
+            "s3cr#t; x",
+        ],
     );
     sandbox.exp(&repo, &["remote", "add", "--local", "-d", "l2", "../r2"]);
     assert_eq!(
@@ -262,8 +306,14 @@ fn remote_commands_write_dvc_config_bytes() {
     );
 
     sandbox.exp(&repo, &["remote", "remove", "--local", "l2"]);
-    assert_eq!(local(), "['remote \"mystore\"']\n    secret_access_key = \"s3cr#t; x\"\n");
-    assert_eq!(stdout(&sandbox.exp(&repo, &["remote", "default"])), "store2\n");
+    assert_eq!(
+        local(),
+        "['remote \"mystore\"']\n    secret_access_key = \"s3cr#t; x\"\n"
+    );
+    assert_eq!(
+        stdout(&sandbox.exp(&repo, &["remote", "default"])),
+        "store2\n"
+    );
     assert_eq!(
         stdout(&sandbox.exp(&repo, &["remote", "list"])),
         "store2\ts3://bucket/path\t(default)\n"
@@ -410,8 +460,14 @@ fn branch_and_remove_on_git_remote() {
         "git exp: Git branch 'exp-wide-branch' already exists.\n"
     );
 
-    let output = sandbox.exp(&project, &["remove", "-g", "origin", "exp-lr01", "b53a31b/exp-units64"]);
-    assert_eq!(stdout(&output), "Removed experiments: 'exp-lr01' and 'exp-units64'\n");
+    let output = sandbox.exp(
+        &project,
+        &["remove", "-g", "origin", "exp-lr01", "b53a31b/exp-units64"],
+    );
+    assert_eq!(
+        stdout(&output),
+        "Removed experiments: 'exp-lr01' and 'exp-units64'\n"
+    );
     assert_eq!(
         remote_exps(&sandbox, &fixture, "origin.git"),
         [
@@ -419,7 +475,12 @@ fn branch_and_remove_on_git_remote() {
             format!("{WIDE}\t5f56cb0c2be1c29a3cd33aedce5dfeeecb91e8ba"),
         ]
     );
-    let local_refs = || sandbox.git_stdout(&project, &["for-each-ref", "--format=%(refname)", "refs/exps/"]);
+    let local_refs = || {
+        sandbox.git_stdout(
+            &project,
+            &["for-each-ref", "--format=%(refname)", "refs/exps/"],
+        )
+    };
     assert_eq!(
         local_refs(),
         format!(
@@ -469,7 +530,10 @@ fn apply_keeps_uncommitted_changes_unless_forced() {
          \tparams.yaml\n\
          hint: commit or stash the changes, or rerun with --force to overwrite them\n"
     );
-    assert_eq!(fs::read_to_string(&params).expect("params"), "train:\n  units: 1\n");
+    assert_eq!(
+        fs::read_to_string(&params).expect("params"),
+        "train:\n  units: 1\n"
+    );
 
     // An output whose edited content is not in the cache is kept too.
     sandbox.git(&project, &["checkout", "--quiet", "--", "params.yaml"]);
@@ -480,7 +544,10 @@ fn apply_keeps_uncommitted_changes_unless_forced() {
     let err = stderr(&output);
     let err_lines = lines(&err);
     assert_eq!(err_lines.len(), 2, "{err}");
-    assert!(err_lines[0].starts_with("warning: kept predictions.csv: "), "{err}");
+    assert!(
+        err_lines[0].starts_with("warning: kept predictions.csv: "),
+        "{err}"
+    );
     assert_eq!(
         err_lines[1],
         "hint: commit or `dvc add` your changes, or rerun with --force to overwrite them"
@@ -534,7 +601,10 @@ fn help_opens_generated_man_page() {
     let sandbox = Sandbox::new();
     let man_root = sandbox.path().join("share/man");
     let man1 = man_root.join("man1");
-    sandbox.exp(sandbox.path(), &["generate", "man", man1.to_str().expect("utf-8 path")]);
+    sandbox.exp(
+        sandbox.path(),
+        &["generate", "man", man1.to_str().expect("utf-8 path")],
+    );
     for page in [
         "git-exp.1",
         "git-exp-push.1",
@@ -569,7 +639,10 @@ fn help_opens_generated_man_page() {
         script.contains("complete -F _git__exp"),
         "bash completion registers git-exp"
     );
-    assert!(script.contains("_git_exp() {"), "bash completion hooks into git's own");
+    assert!(
+        script.contains("_git_exp() {"),
+        "bash completion hooks into git's own"
+    );
     for shell in ["zsh", "fish"] {
         let output = sandbox.exp(sandbox.path(), &["generate", "completions", shell]);
         assert!(stdout(&output).contains("git-exp"), "{shell}");
@@ -582,7 +655,8 @@ fn push_needs_storage_only_for_outputs() {
     let (fixture, project) = seed(&sandbox);
 
     // An experiment whose commit declares no outputs: a commit of an empty tree.
-    let empty_tree = sandbox.git_stdout(&project, &["hash-object", "-t", "tree", "-w", "/dev/null"]);
+    let empty_tree =
+        sandbox.git_stdout(&project, &["hash-object", "-t", "tree", "-w", "/dev/null"]);
     let bare = sandbox.git_stdout(
         &project,
         &["commit-tree", &empty_tree, "-p", SECOND, "-m", "notes only"],
@@ -605,7 +679,8 @@ fn push_needs_storage_only_for_outputs() {
     let err = stderr(&output);
     let err_lines = lines(&err);
     assert!(
-        err_lines[0].starts_with("error: experiment exp-lr01 was not pushed: data upload failed: failed "),
+        err_lines[0]
+            .starts_with("error: experiment exp-lr01 was not pushed: data upload failed: failed "),
         "{err}"
     );
     assert_eq!(

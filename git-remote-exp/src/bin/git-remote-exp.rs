@@ -45,7 +45,10 @@ fn run() -> anyhow::Result<()> {
     // while the session runs, and would wait forever for a lock held by this thread.
     let mut session = Session::new(&url, git_dir, stdout.lock(), io::stderr(), &bar)
         .with_context(|| format!("cannot start a session for {url}"))?;
-    if let Some(jobs) = std::env::var("GIT_EXP_JOBS").ok().and_then(|j| j.parse().ok()) {
+    if let Some(jobs) = std::env::var("GIT_EXP_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+    {
         session.set_jobs(jobs);
     }
     let stdin = io::stdin();

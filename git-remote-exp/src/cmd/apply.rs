@@ -41,9 +41,19 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let git = Git::for_git_dir(repo.git_dir(), Some(&root));
     let commit_hex = commit.to_string();
 
-    let changed = nul_separated(&git.output(&["diff", "--name-only", "-z", "--no-renames", "HEAD", &commit_hex])?);
+    let changed = nul_separated(&git.output(&[
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "HEAD",
+        &commit_hex,
+    ])?);
     let dirty = dirty_paths(&git)?;
-    let conflicts: Vec<&String> = changed.iter().filter(|path| dirty.contains(*path)).collect();
+    let conflicts: Vec<&String> = changed
+        .iter()
+        .filter(|path| dirty.contains(*path))
+        .collect();
     if !conflicts.is_empty() && !args.force {
         let mut message = format!(
             "cannot apply experiment '{name}': it would overwrite uncommitted changes to {} files:",
@@ -61,7 +71,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
 
     for chunk in changed.chunks(PATHS_PER_CALL) {
         let source = format!("--source={commit_hex}");
-        let mut restore: Vec<String> = vec!["restore".into(), source, "--worktree".into(), "--".into()];
+        let mut restore: Vec<String> =
+            vec!["restore".into(), source, "--worktree".into(), "--".into()];
         restore.extend(chunk.iter().map(|path| format!(":(top,literal){path}")));
         let restore: Vec<&str> = restore.iter().map(String::as_str).collect();
         git.output(&restore)
@@ -90,7 +101,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: kept {}: {}", kept.path, kept.reason);
     }
     if !report.kept.is_empty() {
-        eprintln!("hint: commit or `dvc add` your changes, or rerun with --force to overwrite them");
+        eprintln!(
+            "hint: commit or `dvc add` your changes, or rerun with --force to overwrite them"
+        );
         failed = true;
     }
     for (path, key) in &report.missing {

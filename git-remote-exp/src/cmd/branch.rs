@@ -21,10 +21,16 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let project = super::open_project()?;
     let repo = project.repo();
     let (commit, name) = super::resolve_experiment_or_revision(repo, &args.experiment)?;
-    let branch = args.branch.clone().unwrap_or_else(|| format!("{name}-branch"));
+    let branch = args
+        .branch
+        .clone()
+        .unwrap_or_else(|| format!("{name}-branch"));
     let git = repo.git();
 
-    if git.output(&["check-ref-format", "--branch", &branch]).is_err() {
+    if git
+        .output(&["check-ref-format", "--branch", &branch])
+        .is_err()
+    {
         return fail(&format!("'{branch}' is not a valid Git branch name"), &[]);
     }
     let refname = format!("refs/heads/{branch}");

@@ -53,12 +53,16 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: kept {}: {}", kept.path, kept.reason);
     }
     let missing = report.missing.iter().map(|(path, key)| {
-        format!("error: missing {path} ({key}): the object is neither in the cache nor downloadable")
+        format!(
+            "error: missing {path} ({key}): the object is neither in the cache nor downloadable"
+        )
     });
     print_limited(missing, report.missing.len(), global.verbose > 0);
     failed |= !report.missing.is_empty();
     if !report.kept.is_empty() {
-        eprintln!("hint: commit or `dvc add` your changes, or rerun with --force to overwrite them");
+        eprintln!(
+            "hint: commit or `dvc add` your changes, or rerun with --force to overwrite them"
+        );
         failed = true;
     }
     if !global.quiet {

@@ -43,6 +43,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         jobs: args.jobs.unwrap_or_else(transfer::default_jobs),
     };
     let bar = Bar::new(!global.quiet);
-    let outcome = share::transfer(&project, &missing, Direction::Download, args.storage.as_deref(), &options, &bar);
+    let outcome = share::transfer(
+        &project,
+        &missing,
+        Direction::Download,
+        args.storage.as_deref(),
+        &options,
+        &bar,
+    );
     Ok(exit_code(report_transfer(global, "fetched from", &outcome)))
 }

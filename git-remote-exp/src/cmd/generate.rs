@@ -88,7 +88,11 @@ fn write_pages(command: &clap::Command, page: &str, dir: &Path) -> anyhow::Resul
     let mut written = 1;
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         let sub_page = format!("{page}-{}", sub.get_name());
-        let bin_name = format!("{} {}", command.get_bin_name().unwrap_or(page), sub.get_name());
+        let bin_name = format!(
+            "{} {}",
+            command.get_bin_name().unwrap_or(page),
+            sub.get_name()
+        );
         written += write_pages(&sub.clone().bin_name(bin_name), &sub_page, dir)?;
     }
     Ok(written)

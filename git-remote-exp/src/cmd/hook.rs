@@ -7,7 +7,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use exp_lib::git::{GUARD_ENV, Repo};
+use exp_lib::git::{Repo, GUARD_ENV};
 use exp_lib::hooks::{self, materialise, pre_push, reference_transaction};
 use exp_lib::project::Project;
 use exp_lib::share;
@@ -77,7 +77,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         HookArgs::PostMerge { squash } => {
-            let event = materialise::Event::Merge { squash: squash == "1" };
+            let event = materialise::Event::Merge {
+                squash: squash == "1",
+            };
             materialise_outputs(global, "post-merge", event);
             Ok(ExitCode::SUCCESS)
         }
@@ -119,7 +121,10 @@ fn pre_push(global: &Global, remote: &str, url: &str) -> anyhow::Result<ExitCode
     let repo = open_repository()?;
     let git = repo.git();
     if let Some(reason) = pre_push::skip_reason(&git, remote, url)? {
-        tracing::debug!(?reason, "leaving the data of this push to the remote helper");
+        tracing::debug!(
+            ?reason,
+            "leaving the data of this push to the remote helper"
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let pushed = pre_push::parse_input(&input)?;
@@ -135,7 +140,11 @@ fn pre_push(global: &Global, remote: &str, url: &str) -> anyhow::Result<ExitCode
     if !report.internal.is_empty() {
         let shown: Vec<&str> = report.internal.iter().take(3).map(String::as_str).collect();
         let more = report.internal.len().saturating_sub(shown.len());
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
         eprintln!(
             "warning: git-exp: this push includes DVC's internal refs {}{more}; they carry no data and clones do not fetch them",
             shown.join(", ")
@@ -144,7 +153,10 @@ fn pre_push(global: &Global, remote: &str, url: &str) -> anyhow::Result<ExitCode
             .iter()
             .map(|refspec| format!("'{refspec}'"))
             .collect();
-        eprintln!("hint: leave them out by adding {} to the push", negatives.join(" "));
+        eprintln!(
+            "hint: leave them out by adding {} to the push",
+            negatives.join(" ")
+        );
     }
 
     if let Some(outcome) = &report.upload {
@@ -159,7 +171,10 @@ fn pre_push(global: &Global, remote: &str, url: &str) -> anyhow::Result<ExitCode
         }
         for (key, failure) in &outcome.failures {
             let state = if failure.missing { "missing" } else { "failed" };
-            eprintln!("error: git-exp: {state} {} ({key}): {}", failure.path, failure.message);
+            eprintln!(
+                "error: git-exp: {state} {} ({key}): {}",
+                failure.path, failure.message
+            );
         }
     }
     if report.is_success() {
@@ -184,7 +199,9 @@ fn pre_push(global: &Global, remote: &str, url: &str) -> anyhow::Result<ExitCode
     if missing {
         eprintln!("hint: a missing object may be in the cache of the clone that made the experiment; push from there");
     } else {
-        eprintln!("hint: check the DVC storage settings (`dvc remote list`, .dvc/config) and push again");
+        eprintln!(
+            "hint: check the DVC storage settings (`dvc remote list`, .dvc/config) and push again"
+        );
     }
     eprintln!("hint: `GIT_EXP_SKIP_HOOKS=1 git push ...` pushes without the data");
     Ok(ExitCode::FAILURE)
@@ -213,12 +230,19 @@ fn reference_transaction(global: &Global, state: &str) {
         let project = Project::open(repo, head)?;
         let options = transfer::Options { jobs: jobs() };
         let bar = Bar::new(!global.quiet);
-        Ok(reference_transaction::download(&project, &experiments, &options, &bar)?)
+        Ok(reference_transaction::download(
+            &project,
+            &experiments,
+            &options,
+            &bar,
+        )?)
     });
     let report = match result {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("warning: git-exp: cannot download the data of the updated experiments: {error:#}");
+            eprintln!(
+                "warning: git-exp: cannot download the data of the updated experiments: {error:#}"
+            );
             return;
         }
     };
@@ -239,7 +263,10 @@ fn reference_transaction(global: &Global, state: &str) {
         );
     }
     for (key, failure) in &outcome.failures {
-        eprintln!("warning: git-exp: could not download {} ({key}): {}", failure.path, failure.message);
+        eprintln!(
+            "warning: git-exp: could not download {} ({key}): {}",
+            failure.path, failure.message
+        );
     }
     if !outcome.failures.is_empty() {
         eprintln!("hint: the experiment refs were updated; `git exp fetch <ref>` downloads their data again");
@@ -283,12 +310,18 @@ fn materialise_outputs(global: &Global, hook: &str, event: materialise::Event) {
             );
         }
         for (key, failure) in &download.failures {
-            eprintln!("warning: git-exp: could not download {} ({key}): {}", failure.path, failure.message);
+            eprintln!(
+                "warning: git-exp: could not download {} ({key}): {}",
+                failure.path, failure.message
+            );
         }
     }
     let report = &outcome.report;
     if !global.quiet && !report.updated.is_empty() {
-        eprintln!("git-exp: updated {} files of DVC outputs", report.updated.len());
+        eprintln!(
+            "git-exp: updated {} files of DVC outputs",
+            report.updated.len()
+        );
     }
     for kept in &report.kept {
         eprintln!("warning: git-exp: kept {}: {}", kept.path, kept.reason);
@@ -297,7 +330,9 @@ fn materialise_outputs(global: &Global, hook: &str, event: materialise::Event) {
         eprintln!("warning: git-exp: missing {path} ({key}): the object is neither in the cache nor in storage");
     }
     if !report.kept.is_empty() {
-        eprintln!("hint: commit or `dvc add` your changes; `git exp checkout --force` overwrites them");
+        eprintln!(
+            "hint: commit or `dvc add` your changes; `git exp checkout --force` overwrites them"
+        );
     }
     if !report.missing.is_empty() {
         eprintln!("hint: run `git exp checkout` once the data is in storage");

@@ -47,11 +47,16 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         remotes: args.git_remotes.clone(),
     };
     let report = if args.global || args.system {
-        let scope = if args.system { Scope::System } else { Scope::Global };
+        let scope = if args.system {
+            Scope::System
+        } else {
+            Scope::Global
+        };
         install::install_shared(scope, &options).map_err(|error| hint_on_conflict(error.into()))?
     } else {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
-        let repo = Repo::discover(&cwd).context("git exp install works on a repository; use --global outside one")?;
+        let repo = Repo::discover(&cwd)
+            .context("git exp install works on a repository; use --global outside one")?;
         install::install_local(&repo, &options).map_err(|error| hint_on_conflict(error.into()))?
     };
     print_report(global, &report);
@@ -74,7 +79,10 @@ pub fn describe_location(location: &Location) -> String {
         Source::GitDir => format!("{dir}"),
         Source::HooksPath { scope } => format!("{dir} (core.hooksPath, {scope} config)"),
         Source::Template { template, .. } => {
-            format!("{dir} (template {}, copied into new clones and inits)", template.display())
+            format!(
+                "{dir} (template {}, copied into new clones and inits)",
+                template.display()
+            )
         }
     }
 }
@@ -89,7 +97,10 @@ fn print_report(global: &Global, report: &InstallReport) {
             HookAction::Installed => "installed".to_owned(),
             HookAction::Upgraded { from } => format!("upgraded from shim version {from}"),
             HookAction::UpToDate => "up to date".to_owned(),
-            HookAction::Chained { chained } => format!("installed; the existing hook moved to {} and runs first", chained.display()),
+            HookAction::Chained { chained } => format!(
+                "installed; the existing hook moved to {} and runs first",
+                chained.display()
+            ),
             HookAction::Replaced => "installed over the existing hook".to_owned(),
             HookAction::Manual { snippet } => {
                 manual.push((outcome.path.clone(), *snippet));
@@ -120,10 +131,18 @@ fn print_report(global: &Global, report: &InstallReport) {
             if remote.added_fetch.is_empty() {
                 println!("Remote {}: already fetches experiments", remote.remote);
             } else {
-                println!("Remote {}: fetches experiments (added {})", remote.remote, remote.added_fetch.join(" "));
+                println!(
+                    "Remote {}: fetches experiments (added {})",
+                    remote.remote,
+                    remote.added_fetch.join(" ")
+                );
             }
             if !remote.added_push.is_empty() {
-                println!("Remote {}: a plain git push pushes experiments (added {})", remote.remote, remote.added_push.join(" "));
+                println!(
+                    "Remote {}: a plain git push pushes experiments (added {})",
+                    remote.remote,
+                    remote.added_push.join(" ")
+                );
             }
         }
         if remote.prunes {

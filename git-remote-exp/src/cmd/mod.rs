@@ -48,7 +48,13 @@ pub struct Selection {
     pub revs: Vec<String>,
     /// Also use the baselines of the first N-1 first-parent ancestors of each --rev;
     /// a negative N means every ancestor.
-    #[arg(short = 'n', long = "num", value_name = "N", default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(
+        short = 'n',
+        long = "num",
+        value_name = "N",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
     pub num: i64,
 }
 
@@ -64,7 +70,11 @@ impl Selection {
     }
 
     /// Returns the experiments among `experiments` that the flags select, without names.
-    pub fn select(&self, repo: &Repo, experiments: &[Experiment]) -> Result<Vec<Experiment>, resolve::Error> {
+    pub fn select(
+        &self,
+        repo: &Repo,
+        experiments: &[Experiment],
+    ) -> Result<Vec<Experiment>, resolve::Error> {
         if self.all_commits {
             return Ok(experiments.to_vec());
         }
@@ -105,14 +115,19 @@ pub fn resolve_names(
 
 /// Resolves `spec` to a commit and a name for `apply` and `branch`: an experiment name
 /// (bare, BASELINE/NAME or full ref) first, then any Git revision, which names itself.
-pub fn resolve_experiment_or_revision(repo: &Repo, spec: &str) -> anyhow::Result<(CommitId, String)> {
+pub fn resolve_experiment_or_revision(
+    repo: &Repo,
+    spec: &str,
+) -> anyhow::Result<(CommitId, String)> {
     let experiments = resolve::local_experiments(repo)?;
     match resolve::resolve(spec, &experiments, repo.head_commit()?) {
         Ok(found) => Ok((found.tip, found.name().to_owned())),
         Err(resolve::Error::NotFound { .. }) if !spec.starts_with(exp_lib::refs::PREFIX) => {
             match repo.resolve_commit(spec) {
                 Ok(commit) => Ok((commit, spec.to_owned())),
-                Err(_) => anyhow::bail!("'{spec}' is neither an experiment name nor a Git revision"),
+                Err(_) => {
+                    anyhow::bail!("'{spec}' is neither an experiment name nor a Git revision")
+                }
             }
         }
         Err(error) => Err(error.into()),
@@ -154,9 +169,13 @@ pub fn exit_code(failed: bool) -> ExitCode {
 
 /// Returns the number of concurrent transfers: `-j`, else `GIT_EXP_JOBS`, else DVC's default.
 pub fn jobs(flag: Option<usize>) -> usize {
-    flag.or_else(|| std::env::var("GIT_EXP_JOBS").ok().and_then(|j| j.parse().ok()))
-        .unwrap_or_else(exp_lib::transfer::default_jobs)
-        .max(1)
+    flag.or_else(|| {
+        std::env::var("GIT_EXP_JOBS")
+            .ok()
+            .and_then(|j| j.parse().ok())
+    })
+    .unwrap_or_else(exp_lib::transfer::default_jobs)
+    .max(1)
 }
 
 /// Formats a byte count with binary units, as `1.5 MiB`.
@@ -175,17 +194,34 @@ pub fn human_bytes(bytes: u64) -> String {
 }
 
 /// Prints the summary line of a transfer on stdout: objects, bytes, storages and seconds.
-pub fn print_transfer_summary(global: &Global, verb: &str, outcome: &share::Outcome, elapsed: Duration) {
+pub fn print_transfer_summary(
+    global: &Global,
+    verb: &str,
+    outcome: &share::Outcome,
+    elapsed: Duration,
+) {
     if global.quiet {
         return;
     }
-    let storages: Vec<String> = outcome.storages.keys().map(|name| format!("'{name}'")).collect();
+    let storages: Vec<String> = outcome
+        .storages
+        .keys()
+        .map(|name| format!("'{name}'"))
+        .collect();
     let place = if storages.is_empty() {
         String::new()
     } else {
-        format!(" {} {}", if verb == "uploaded" { "to" } else { "from" }, storages.join(", "))
+        format!(
+            " {} {}",
+            if verb == "uploaded" { "to" } else { "from" },
+            storages.join(", ")
+        )
     };
-    let files = if outcome.transferred == 1 { "file" } else { "files" };
+    let files = if outcome.transferred == 1 {
+        "file"
+    } else {
+        "files"
+    };
     println!(
         "{} {files} {verb}{place} ({} in {:.2} s)",
         outcome.transferred,
@@ -208,7 +244,10 @@ pub fn print_transfer_summary(global: &Global, verb: &str, outcome: &share::Outc
 pub fn print_transfer_failures(outcome: &share::Outcome) -> bool {
     for (key, failure) in &outcome.failures {
         let state = if failure.missing { "missing" } else { "failed" };
-        eprintln!("error: {state} {} ({key}): {}", failure.path, failure.message);
+        eprintln!(
+            "error: {state} {} ({key}): {}",
+            failure.path, failure.message
+        );
     }
     if outcome.failures.values().any(|f| f.storage.is_none()) {
         eprintln!("hint: {}", project::NO_STORAGE_HINT);
@@ -237,7 +276,10 @@ pub fn report_transfer(global: &Global, verb: &str, outcome: &share::Outcome) ->
     }
     let lines = outcome.failures.iter().map(|(key, failure)| {
         let state = if failure.missing { "missing" } else { "failed" };
-        format!("error: {state} {} ({key}): {}", failure.path, failure.message)
+        format!(
+            "error: {state} {} ({key}): {}",
+            failure.path, failure.message
+        )
     });
     print_limited(lines, outcome.failures.len(), global.verbose > 0);
     !outcome.failures.is_empty()
@@ -249,7 +291,11 @@ pub const MAX_OBJECT_LINES: usize = 20;
 /// Prints `lines` on stderr; without `verbose`, only the first [`MAX_OBJECT_LINES`] of
 /// `count`, followed by how many more there are.
 pub fn print_limited(lines: impl Iterator<Item = String>, count: usize, verbose: bool) {
-    let shown = if verbose { count } else { count.min(MAX_OBJECT_LINES) };
+    let shown = if verbose {
+        count
+    } else {
+        count.min(MAX_OBJECT_LINES)
+    };
     for line in lines.take(shown) {
         eprintln!("{line}");
     }

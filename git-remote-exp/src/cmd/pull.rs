@@ -55,7 +55,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         let unknown = super::resolve_names(&args.experiments, &available, head, &mut selected)?;
         if let Some(name) = unknown.first() {
             let message = format!("experiment '{name}' does not exist in '{}'", remote.name);
-            return fail(&message, &["`git exp list <git_remote>` shows the remote experiments"]);
+            return fail(
+                &message,
+                &["`git exp list <git_remote>` shows the remote experiments"],
+            );
         }
         selected
     } else {
@@ -91,12 +94,18 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         match &entry.status {
             Status::Pulled => {
                 if !global.quiet {
-                    println!("Pulled experiment {name} from Git remote '{}'.", remote.name);
+                    println!(
+                        "Pulled experiment {name} from Git remote '{}'.",
+                        remote.name
+                    );
                 }
             }
             Status::UpToDate => {
                 if !global.quiet {
-                    println!("Experiment {name} is up to date with Git remote '{}'.", remote.name);
+                    println!(
+                        "Experiment {name} is up to date with Git remote '{}'.",
+                        remote.name
+                    );
                 }
             }
             Status::Diverged => {

@@ -9,7 +9,8 @@ use exp_lib::push::{self, Status};
 use exp_lib::resolve::{self, Experiment};
 
 use super::{
-    fail, jobs, not_valid_names, print_transfer_failures, print_transfer_summary, push_unique, Global, Selection,
+    fail, jobs, not_valid_names, print_transfer_failures, print_transfer_summary, push_unique,
+    Global, Selection,
 };
 use crate::output::Bar;
 
@@ -80,7 +81,11 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         git_progress: !global.quiet && std::io::stderr().is_terminal(),
     };
     if global.verbose > 0 {
-        eprintln!("pushing {} experiments to {}", selected.len(), remote.push_url);
+        eprintln!(
+            "pushing {} experiments to {}",
+            selected.len(),
+            remote.push_url
+        );
     }
     let bar = Bar::new(!global.quiet);
     let started = Instant::now();
@@ -99,7 +104,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Status::UpToDate => {
                 if !global.quiet {
-                    println!("Experiment {name} is up to date on Git remote '{}'.", remote.name);
+                    println!(
+                        "Experiment {name} is up to date on Git remote '{}'.",
+                        remote.name
+                    );
                 }
             }
             Status::Diverged => {

@@ -328,7 +328,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             for current in Level::ALL.iter().rev() {
                 if !matches!(current, Level::Repo | Level::Local) || files.dvc_dir.is_some() {
                     let mut other = files.load(*current)?;
-                    if other.get("core", "remote").map(str::to_lowercase).as_deref() == Some(name.as_str()) {
+                    if other
+                        .get("core", "remote")
+                        .map(str::to_lowercase)
+                        .as_deref()
+                        == Some(name.as_str())
+                    {
                         other.unset("core", "remote");
                         drop_if_empty(&mut other, "core");
                         other.save()?;
@@ -342,8 +347,14 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         Command::Rename { level, name, new } => {
             let (name, new) = (name.to_lowercase(), new.to_lowercase());
             let level = level.level().unwrap_or(Level::Repo);
-            if Config::from_files(files.load_all()?).remote_names().contains(&new) {
-                return fail(&format!("rename failed: remote name '{new}' already exists."), &[]);
+            if Config::from_files(files.load_all()?)
+                .remote_names()
+                .contains(&new)
+            {
+                return fail(
+                    &format!("rename failed: remote name '{new}' already exists."),
+                    &[],
+                );
             }
             let mut file = files.load(level)?;
             if !file.rename_section(&remote_section(&name), &remote_section(&new)) {
@@ -403,7 +414,8 @@ fn list(files: &[ConfigFile]) {
 }
 
 fn shown_url(url: &str, defined_in: &Path) -> String {
-    let is_relative_path = !url.contains("://") && !url.starts_with('~') && !Path::new(url).is_absolute();
+    let is_relative_path =
+        !url.contains("://") && !url.starts_with('~') && !Path::new(url).is_absolute();
     if !is_relative_path {
         return url.to_owned();
     }

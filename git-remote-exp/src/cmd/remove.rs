@@ -76,7 +76,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         let unknown = super::resolve_names(&args.experiments, &available, head, &mut selected)?;
         match (&remote, unknown.first()) {
             (Some(remote), Some(name)) => {
-                return fail(&format!("experiment '{name}' does not exist in '{}'", remote.name), &[]);
+                return fail(
+                    &format!("experiment '{name}' does not exist in '{}'", remote.name),
+                    &[],
+                );
             }
             (None, Some(_)) => return fail(&not_valid_names(&unknown), &[]),
             _ => {}
@@ -93,9 +96,15 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     match &remote {
         Some(remote) => {
-            let refspecs: Vec<String> = selected.iter().map(|e| format!(":{}", e.refname())).collect();
+            let refspecs: Vec<String> = selected
+                .iter()
+                .map(|e| format!(":{}", e.refname()))
+                .collect();
             let options = PushOptions {
-                leases: selected.iter().map(|e| format!("{}:{}", e.refname(), e.tip)).collect(),
+                leases: selected
+                    .iter()
+                    .map(|e| format!("{}:{}", e.refname(), e.tip))
+                    .collect(),
                 ..PushOptions::default()
             };
             let statuses = git.push(&remote.push_url, &refspecs, &options)?;
@@ -113,7 +122,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                         failed = true;
                     }
                     None => {
-                        eprintln!("error: git push reported nothing for {}", experiment.refname());
+                        eprintln!(
+                            "error: git push reported nothing for {}",
+                            experiment.refname()
+                        );
                         failed = true;
                     }
                 }

@@ -137,7 +137,9 @@ fn columns(rows: &[Row]) -> Vec<Column> {
             };
             for file in files {
                 for (key, _) in file.values.iter().flatten() {
-                    let known = columns[start..].iter().any(|c| c.file == file.path && c.key == *key);
+                    let known = columns[start..]
+                        .iter()
+                        .any(|c| c.file == file.path && c.key == *key);
                     if !known {
                         columns.push(Column {
                             metric,
@@ -150,7 +152,11 @@ fn columns(rows: &[Row]) -> Vec<Column> {
             }
         }
         for index in start..columns.len() {
-            let shared = columns[start..].iter().filter(|c| c.key == columns[index].key).count() > 1;
+            let shared = columns[start..]
+                .iter()
+                .filter(|c| c.key == columns[index].key)
+                .count()
+                > 1;
             if shared {
                 columns[index].header = format!("{}:{}", columns[index].file, columns[index].key);
             }
@@ -243,7 +249,11 @@ fn print_csv(rows: &[Row], columns: &[Column]) {
                 .unwrap_or_default(),
             parent,
         ];
-        cells.extend(columns.iter().map(|c| value(row, c).map(cell_text).unwrap_or_default()));
+        cells.extend(
+            columns
+                .iter()
+                .map(|c| value(row, c).map(cell_text).unwrap_or_default()),
+        );
         println!("{}", csv_line(&cells));
     }
 }

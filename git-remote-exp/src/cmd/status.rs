@@ -75,7 +75,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                     continue;
                 }
             }
-            let Some(name) = project.storage_name(routed.as_deref(), args.storage.as_deref()) else {
+            let Some(name) = project.storage_name(routed.as_deref(), args.storage.as_deref())
+            else {
                 return fail(
                     &format!("no DVC storage is configured for the outputs of {rev}"),
                     &[project::NO_STORAGE_HINT],
@@ -90,7 +91,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             let sizes: std::collections::HashMap<ObjectKey, u64> = keys
                 .iter()
                 .filter_map(|key| {
-                    let size = std::fs::metadata(project.cache().object_path(key)).ok()?.len();
+                    let size = std::fs::metadata(project.cache().object_path(key))
+                        .ok()?
+                        .len();
                     Some((*key, size))
                 })
                 .collect();
@@ -153,6 +156,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
 /// member when it is a directory.
 fn in_cache(project: &exp_lib::project::Project, path: &str, key: &ObjectKey) -> bool {
     let mut set = ObjectSet::default();
-    set.by_storage.entry(None).or_default().insert(*key, path.to_owned());
+    set.by_storage
+        .entry(None)
+        .or_default()
+        .insert(*key, path.to_owned());
     share::incomplete(project.cache(), &set).is_empty()
 }

@@ -25,11 +25,16 @@ pub struct Args {
 /// Runs `git exp uninstall`.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let report = if args.global || args.system {
-        let scope = if args.system { Scope::System } else { Scope::Global };
+        let scope = if args.system {
+            Scope::System
+        } else {
+            Scope::Global
+        };
         install::uninstall_shared(scope)?
     } else {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
-        let repo = Repo::discover(&cwd).context("git exp uninstall works on a repository; use --global outside one")?;
+        let repo = Repo::discover(&cwd)
+            .context("git exp uninstall works on a repository; use --global outside one")?;
         install::uninstall_local(&repo)?
     };
     if global.quiet {
@@ -43,7 +48,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     for (hook, _, action) in &report.hooks {
         let what = match action {
             RemoveAction::Removed => "removed".to_owned(),
-            RemoveAction::Restored { from } => format!("removed; restored the hook from {}", from.display()),
+            RemoveAction::Restored { from } => {
+                format!("removed; restored the hook from {}", from.display())
+            }
             RemoveAction::NotOurs => "not git-exp's, left alone".to_owned(),
             RemoveAction::Absent => "not installed".to_owned(),
         };

@@ -3,7 +3,14 @@
 //! outside these lists may be written.
 
 /// Options every remote accepts.
-const COMMON: &[&str] = &["url", "jobs", "checksum_jobs", "verify", "version_aware", "worktree"];
+const COMMON: &[&str] = &[
+    "url",
+    "jobs",
+    "checksum_jobs",
+    "verify",
+    "version_aware",
+    "worktree",
+];
 
 const LOCAL: &[&str] = &["type", "shared", "slow_link_warning"];
 
@@ -72,7 +79,12 @@ const SSH: &[&str] = &[
     "type",
 ];
 
-const GS: &[&str] = &["projectname", "credentialpath", "endpointurl", "allow_anonymous_login"];
+const GS: &[&str] = &[
+    "projectname",
+    "credentialpath",
+    "endpointurl",
+    "allow_anonymous_login",
+];
 
 const AZURE: &[&str] = &[
     "connection_string",
@@ -138,7 +150,10 @@ pub fn type_options(url: &str) -> Option<(&'static str, &'static [&'static str])
 /// Checks that DVC accepts `option` in a remote whose URL is `url`.
 ///
 /// Returns the storage type and its valid options on failure, for the message.
-pub fn check_remote_option(url: &str, option: &str) -> Result<(), (&'static str, Vec<&'static str>)> {
+pub fn check_remote_option(
+    url: &str,
+    option: &str,
+) -> Result<(), (&'static str, Vec<&'static str>)> {
     let Some((kind, specific)) = type_options(url) else {
         return Ok(());
     };

@@ -712,7 +712,10 @@ fn command_line_paths_are_rebased_on_the_config_dir() {
     assert_eq!(path_for_config_file("store", cwd, local), "../store");
     assert_eq!(path_for_config_file(".dvc/cache", cwd, local), "cache");
     assert_eq!(path_for_config_file("./.dvc", cwd, local), ".");
-    assert_eq!(path_for_config_file("x", Path::new("/repo/sub"), local), "../sub/x");
+    assert_eq!(
+        path_for_config_file("x", Path::new("/repo/sub"), local),
+        "../sub/x"
+    );
     for kept in ["/abs/r", "~/r", "s3://bucket/p", "file:///tmp/r", ""] {
         assert_eq!(path_for_config_file(kept, cwd, local), kept);
     }

@@ -17,10 +17,10 @@ use std::path::PathBuf;
 
 use super::protocol::{self, Command, PushSpec};
 use crate::collect::ObjectSet;
-use crate::publish::{self, RefUpdate};
 use crate::git::{self, CommitId, Git, PushOptions, PushStatus, RemoteRef, Repo};
 use crate::progress::{Progress, Silent};
 use crate::project::Project;
+use crate::publish::{self, RefUpdate};
 use crate::refs::{self, ExpRef};
 use crate::share::{self, error_chain, Direction};
 use crate::transfer;
@@ -105,9 +105,17 @@ pub struct Session<'p, W: Write, E: Write> {
 
 impl<'p, W: Write, E: Write> Session<'p, W, E> {
     /// Starts a session for the inner `url`, in the repository at `git_dir` if git gave one.
-    pub fn new(url: &str, git_dir: Option<PathBuf>, out: W, err: E, progress: &'p dyn Progress) -> Result<Self, Error> {
+    pub fn new(
+        url: &str,
+        git_dir: Option<PathBuf>,
+        out: W,
+        err: E,
+        progress: &'p dyn Progress,
+    ) -> Result<Self, Error> {
         if url.starts_with("exp::") {
-            return Err(Error::NestedUrl { url: url.to_owned() });
+            return Err(Error::NestedUrl {
+                url: url.to_owned(),
+            });
         }
         let git_dir = git_dir.map(|dir| git::absolute(&dir));
         let git = match &git_dir {
@@ -214,8 +222,14 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             "followtags" | "cloning" | "check-connectivity" => {}
             "depth" => self.options.depth = Some(value.to_owned()),
             "deepen-relative" => self.options.deepen_relative = enabled,
-            "deepen-since" => self.options.fetch_extra.push(format!("--shallow-since={value}")),
-            "deepen-not" => self.options.fetch_extra.push(format!("--shallow-exclude={value}")),
+            "deepen-since" => self
+                .options
+                .fetch_extra
+                .push(format!("--shallow-since={value}")),
+            "deepen-not" => self
+                .options
+                .fetch_extra
+                .push(format!("--shallow-exclude={value}")),
             "update-shallow" if enabled => self.options.fetch_extra.push("--update-shallow".into()),
             "refetch" if enabled => self.options.fetch_extra.push("--refetch".into()),
             "filter" => self.options.fetch_extra.push(format!("--filter={value}")),
@@ -249,7 +263,9 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             .collect();
         for remote_ref in &refs {
             match remote_ref {
-                RemoteRef::Symbolic { name, target } => text.push_str(&format!("@{target} {name}\n")),
+                RemoteRef::Symbolic { name, target } => {
+                    text.push_str(&format!("@{target} {name}\n"))
+                }
                 RemoteRef::Direct { name, oid } => {
                     if symbolic.contains(name.as_str()) || refs::is_hidden(name) {
                         continue;
@@ -292,13 +308,19 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             });
         }
 
-        let oids: Vec<String> = batch.iter().map(|(oid, _)| oid.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let oids: Vec<String> = batch
+            .iter()
+            .map(|(oid, _)| oid.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let progress = self.options.progress;
         if let Err(error) = self.git.fetch_objects(&self.url, &oids, &extra, progress) {
             // Servers that only serve advertised tips reject wants by object id.
             tracing::debug!(%error, "fetch by object id failed, retrying by ref name");
             let names: Vec<String> = batch.iter().map(|(_, name)| name.clone()).collect();
-            self.git.fetch_objects(&self.url, &names, &extra, progress)?;
+            self.git
+                .fetch_objects(&self.url, &names, &extra, progress)?;
         }
         self.reply("\n")
     }
@@ -366,7 +388,12 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             .filter(|(_, update)| update.is_accepted())
             .map(|(spec, update)| match update.new {
                 None => format!(":{}", update.dst),
-                Some(object) => format!("{}{}:{}", if spec.force { "+" } else { "" }, object, update.dst),
+                Some(object) => format!(
+                    "{}{}:{}",
+                    if spec.force { "+" } else { "" },
+                    object,
+                    update.dst
+                ),
             })
             .collect();
         let statuses = if refspecs.is_empty() {
@@ -375,7 +402,8 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             self.inner_push(&refspecs)?
         };
 
-        let by_dst: HashMap<&str, &PushStatus> = statuses.iter().map(|s| (s.dst.as_str(), s)).collect();
+        let by_dst: HashMap<&str, &PushStatus> =
+            statuses.iter().map(|s| (s.dst.as_str(), s)).collect();
         let mut text = String::new();
         for update in &updates {
             let dst = &update.dst;
@@ -393,7 +421,9 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             };
             match result {
                 Ok(()) => text.push_str(&format!("ok {dst}\n")),
-                Err(reason) => text.push_str(&format!("error {dst} {}\n", protocol::c_quote(&reason))),
+                Err(reason) => {
+                    text.push_str(&format!("error {dst} {}\n", protocol::c_quote(&reason)))
+                }
             }
         }
         text.push('\n');
@@ -410,7 +440,11 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             force_if_includes: self.options.force_if_includes,
         };
         // Keep each command line well below the kernel's argument limit.
-        let chunk = if options.atomic { refspecs.len().max(1) } else { 1000 };
+        let chunk = if options.atomic {
+            refspecs.len().max(1)
+        } else {
+            1000
+        };
         let mut statuses = Vec::new();
         for refspecs in refspecs.chunks(chunk) {
             match self.git.push(&self.url, refspecs, &options) {
@@ -424,13 +458,21 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
     }
 
     fn report_upload(&mut self, outcome: &share::Outcome) {
-        let storages: Vec<String> = outcome.storages.iter().map(|(name, at)| format!("{name} ({at})")).collect();
+        let storages: Vec<String> = outcome
+            .storages
+            .iter()
+            .map(|(name, at)| format!("{name} ({at})"))
+            .collect();
         if outcome.transferred > 0 || outcome.already_present > 0 {
             self.say(&format!(
                 "uploaded {} objects ({} bytes) to {}, {} already there",
                 outcome.transferred,
                 outcome.bytes,
-                if storages.is_empty() { "storage".to_owned() } else { storages.join(", ") },
+                if storages.is_empty() {
+                    "storage".to_owned()
+                } else {
+                    storages.join(", ")
+                },
                 outcome.already_present
             ));
         }
@@ -462,9 +504,19 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
                 let options = transfer::Options { jobs: self.jobs };
                 let progress = self.progress();
                 let outcome = match self.project(None) {
-                    Ok(project) => share::transfer(project, &set, Direction::Download, None, &options, progress),
+                    Ok(project) => share::transfer(
+                        project,
+                        &set,
+                        Direction::Download,
+                        None,
+                        &options,
+                        progress,
+                    ),
                     Err(error) => {
-                        self.warn(&format!("cannot download experiment data: {}", error_chain(&error)));
+                        self.warn(&format!(
+                            "cannot download experiment data: {}",
+                            error_chain(&error)
+                        ));
                         return;
                     }
                 };
@@ -472,7 +524,10 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
             }
             Ok(None) => None,
             Err(error) => {
-                self.warn(&format!("cannot download experiment data: {}", error_chain(&error)));
+                self.warn(&format!(
+                    "cannot download experiment data: {}",
+                    error_chain(&error)
+                ));
                 return;
             }
         };
@@ -480,15 +535,26 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
         let Some((outcome, count)) = outcome else {
             return;
         };
-        let storages: Vec<String> = outcome.storages.iter().map(|(name, at)| format!("{name} ({at})")).collect();
+        let storages: Vec<String> = outcome
+            .storages
+            .iter()
+            .map(|(name, at)| format!("{name} ({at})"))
+            .collect();
         self.say(&format!(
             "downloaded {} objects ({} bytes) of {count} experiments from {}",
             outcome.transferred,
             outcome.bytes,
-            if storages.is_empty() { "storage".to_owned() } else { storages.join(", ") }
+            if storages.is_empty() {
+                "storage".to_owned()
+            } else {
+                storages.join(", ")
+            }
         ));
         for (key, failure) in &outcome.failures {
-            self.warn(&format!("could not download {} ({key}): {}", failure.path, failure.message));
+            self.warn(&format!(
+                "could not download {} ({key}): {}",
+                failure.path, failure.message
+            ));
         }
         if !outcome.failures.is_empty() {
             self.warn("the experiment refs were fetched; run `git exp fetch` to retry the data");
@@ -496,9 +562,16 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
     }
 
     /// Returns the objects of experiment refs that the fetch made local, if any are incomplete.
-    fn collect_fetched(&mut self, exps: &[(ExpRef, CommitId)]) -> Result<Option<(ObjectSet, usize)>, Error> {
+    fn collect_fetched(
+        &mut self,
+        exps: &[(ExpRef, CommitId)],
+    ) -> Result<Option<(ObjectSet, usize)>, Error> {
         let project = self.project(None)?;
-        let local: HashMap<String, CommitId> = project.repo().refs_with_prefix(refs::PREFIX)?.into_iter().collect();
+        let local: HashMap<String, CommitId> = project
+            .repo()
+            .refs_with_prefix(refs::PREFIX)?
+            .into_iter()
+            .collect();
         let fetched: Vec<(ExpRef, CommitId)> = exps
             .iter()
             .filter(|(exp, oid)| local.get(&exp.refname()) == Some(oid))
@@ -575,14 +648,28 @@ mod tests {
 
     #[test]
     fn rejection_reasons_map_to_git_words() {
-        let status = |summary: &str| PushStatus { dst: "refs/x".into(), flag: '!', summary: summary.into() };
-        assert_eq!(status_result(&status("[rejected] (non-fast-forward)")), Err("non-fast forward".to_owned()));
-        assert_eq!(status_result(&status("[rejected] (stale info)")), Err("stale info".to_owned()));
+        let status = |summary: &str| PushStatus {
+            dst: "refs/x".into(),
+            flag: '!',
+            summary: summary.into(),
+        };
+        assert_eq!(
+            status_result(&status("[rejected] (non-fast-forward)")),
+            Err("non-fast forward".to_owned())
+        );
+        assert_eq!(
+            status_result(&status("[rejected] (stale info)")),
+            Err("stale info".to_owned())
+        );
         assert_eq!(
             status_result(&status("[remote rejected] (pre-receive hook declined)")),
             Err("pre-receive hook declined".to_owned())
         );
-        let ok = PushStatus { dst: "refs/x".into(), flag: '*', summary: "[new reference]".into() };
+        let ok = PushStatus {
+            dst: "refs/x".into(),
+            flag: '*',
+            summary: "[new reference]".into(),
+        };
         assert_eq!(status_result(&ok), Ok(()));
     }
 }

@@ -55,7 +55,9 @@ pub enum Error {
     #[error(transparent)]
     Git(#[from] git::Error),
     /// The hooks path exists but is not a directory (`core.hooksPath=/dev/null`, say).
-    #[error("the hooks path {path} is not a directory; unset or change core.hooksPath to install hooks")]
+    #[error(
+        "the hooks path {path} is not a directory; unset or change core.hooksPath to install hooks"
+    )]
     NotADirectory {
         /// The hooks path.
         path: PathBuf,
@@ -100,7 +102,11 @@ pub enum Error {
 
 fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_path_buf();
-    move |source| Error::Io { operation, path, source }
+    move |source| Error::Io {
+        operation,
+        path,
+        source,
+    }
 }
 
 /// The configuration that install and uninstall change.
@@ -306,7 +312,11 @@ pub fn install_local(repo: &Repo, options: &Options) -> Result<InstallReport, Er
     for remote in &chosen {
         remotes.push(configure_remote(&git, remote, options.push_experiments)?);
     }
-    let unchosen_remotes = if chosen.is_empty() { all_remotes } else { Vec::new() };
+    let unchosen_remotes = if chosen.is_empty() {
+        all_remotes
+    } else {
+        Vec::new()
+    };
     Ok(InstallReport {
         location,
         hooks,
@@ -323,12 +333,16 @@ pub fn install_shared(scope: Scope, options: &Options) -> Result<InstallReport, 
         Some(location) => location,
         None => {
             let template = default_template_dir(scope)?;
-            fs::create_dir_all(template.join("hooks")).map_err(io_error("create directory", &template))?;
+            fs::create_dir_all(template.join("hooks"))
+                .map_err(io_error("create directory", &template))?;
             let value = template.to_string_lossy().into_owned();
             git.config(&[scope.flag(), "init.templateDir", &value])?;
             Location {
                 dir: template.join("hooks"),
-                source: Source::Template { template, ours: true },
+                source: Source::Template {
+                    template,
+                    ours: true,
+                },
             }
         }
     };
@@ -346,7 +360,13 @@ pub fn local_location(git: &Git) -> Result<Location, Error> {
     let dir = git.hooks_dir()?;
     let scope = git
         .config(&["--show-scope", "--get", "core.hooksPath"])?
-        .map(|stdout| String::from_utf8_lossy(&stdout).split('\t').next().unwrap_or("").to_owned());
+        .map(|stdout| {
+            String::from_utf8_lossy(&stdout)
+                .split('\t')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        });
     let source = match scope {
         Some(scope) => Source::HooksPath { scope },
         None => Source::GitDir,
@@ -360,7 +380,11 @@ fn shared_location(git: &Git, scope: Scope) -> Result<Option<Location>, Error> {
     let get = |key: &str| -> Result<Option<String>, Error> {
         let stdout = git.config(&[scope.flag(), "--type=path", "--get", key])?;
         Ok(stdout
-            .map(|s| String::from_utf8_lossy(&s).trim_end_matches(['\n', '\r']).to_owned())
+            .map(|s| {
+                String::from_utf8_lossy(&s)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned()
+            })
             .filter(|s| !s.is_empty()))
     };
     if let Some(path) = get("core.hooksPath")? {
@@ -412,7 +436,9 @@ pub fn default_template_dir(scope: Scope) -> Result<PathBuf, Error> {
 /// Plans every hook, then writes them; nothing is written when a hook cannot be handled.
 fn install_hooks(dir: &Path, options: &Options) -> Result<Vec<HookOutcome>, Error> {
     if dir.exists() && !dir.is_dir() {
-        return Err(Error::NotADirectory { path: dir.to_path_buf() });
+        return Err(Error::NotADirectory {
+            path: dir.to_path_buf(),
+        });
     }
 
     let mut planned = Vec::new();
@@ -434,7 +460,10 @@ fn install_hooks(dir: &Path, options: &Options) -> Result<Vec<HookOutcome>, Erro
             HookState::Foreign if options.force => HookAction::Replaced,
             HookState::Foreign => {
                 if fs::symlink_metadata(&chained).is_ok() {
-                    return Err(Error::ChainSlotTaken { hook: path, chained });
+                    return Err(Error::ChainSlotTaken {
+                        hook: path,
+                        chained,
+                    });
                 }
                 HookAction::Chained { chained }
             }
@@ -528,7 +557,10 @@ pub fn negative_refspecs() -> Vec<String> {
 
 fn remote_names(git: &Git) -> Result<Vec<String>, Error> {
     let stdout = git.output(&["remote"])?;
-    Ok(String::from_utf8_lossy(&stdout).lines().map(str::to_owned).collect())
+    Ok(String::from_utf8_lossy(&stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Picks the remotes to configure: the requested ones, else `origin`, else the only remote.
@@ -553,7 +585,11 @@ fn choose_remotes(all: &[String], requested: &[String]) -> Result<Vec<String>, E
     })
 }
 
-fn configure_remote(git: &Git, remote: &str, push_experiments: bool) -> Result<RemoteOutcome, Error> {
+fn configure_remote(
+    git: &Git,
+    remote: &str,
+    push_experiments: bool,
+) -> Result<RemoteOutcome, Error> {
     let mut outcome = RemoteOutcome {
         remote: remote.to_owned(),
         ..RemoteOutcome::default()
@@ -571,7 +607,11 @@ fn configure_remote(git: &Git, remote: &str, push_experiments: bool) -> Result<R
             // The first push refspec replaces push.default, so the current branch must be
             // named for a bare `git push` to keep pushing it.
             required.push("HEAD".to_owned());
-            git.config(&["--local", &format!("remote.{remote}.{PUSH_HEAD_MARKER}"), "true"])?;
+            git.config(&[
+                "--local",
+                &format!("remote.{remote}.{PUSH_HEAD_MARKER}"),
+                "true",
+            ])?;
         }
         required.push(PUSH_REFSPEC.to_owned());
         required.extend(negative_refspecs());
@@ -664,7 +704,11 @@ pub fn uninstall_shared(scope: Scope) -> Result<UninstallReport, Error> {
     };
     let hooks = remove_hooks(&location.dir)?;
     let mut template_unset = None;
-    if let Source::Template { template, ours: true } = &location.source {
+    if let Source::Template {
+        template,
+        ours: true,
+    } = &location.source
+    {
         git.config(&[scope.flag(), "--unset", "init.templateDir"])?;
         // Only the folders install created go, and only when nothing else is in them.
         let _ = fs::remove_dir(&location.dir);
@@ -706,7 +750,11 @@ fn unconfigure_remote(git: &Git, remote: &str) -> Result<Vec<String>, Error> {
     let mut removed = Vec::new();
     let mut ours = vec![FETCH_REFSPEC.to_owned()];
     ours.extend(negative_refspecs());
-    removed.extend(remove_values(git, &format!("remote.{remote}.fetch"), &ours)?);
+    removed.extend(remove_values(
+        git,
+        &format!("remote.{remote}.fetch"),
+        &ours,
+    )?);
 
     let mut ours = vec![PUSH_REFSPEC.to_owned()];
     ours.extend(negative_refspecs());
@@ -743,7 +791,11 @@ mod tests {
             let marker = format!("{SHIM_MARKER}{version}\n");
             assert!(hook.shim().starts_with("#!/bin/sh\n"), "{hook}");
             assert!(hook.shim().contains(&marker), "{hook}");
-            assert!(hook.shim().contains(&format!("git-exp hook {}", hook.name())), "{hook}");
+            assert!(
+                hook.shim()
+                    .contains(&format!("git-exp hook {}", hook.name())),
+                "{hook}"
+            );
         }
     }
 
@@ -754,9 +806,15 @@ mod tests {
         let foreign = dir.path().join("foreign");
         fs::write(&ours, Hook::PostMerge.shim()).expect("write");
         fs::write(&foreign, "#!/bin/sh\nexit 0\n").expect("write");
-        assert_eq!(hook_state(&ours).expect("state"), HookState::Ours { version: 1 });
+        assert_eq!(
+            hook_state(&ours).expect("state"),
+            HookState::Ours { version: 1 }
+        );
         assert_eq!(hook_state(&foreign).expect("state"), HookState::Foreign);
-        assert_eq!(hook_state(&dir.path().join("none")).expect("state"), HookState::Absent);
+        assert_eq!(
+            hook_state(&dir.path().join("none")).expect("state"),
+            HookState::Absent
+        );
     }
 
     #[test]
@@ -776,10 +834,22 @@ mod tests {
     #[test]
     fn default_remote_is_origin_or_the_only_one() {
         let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(choose_remotes(&names(&["a", "origin"]), &[]).expect("chosen"), names(&["origin"]));
-        assert_eq!(choose_remotes(&names(&["up"]), &[]).expect("chosen"), names(&["up"]));
-        assert_eq!(choose_remotes(&names(&["a", "b"]), &[]).expect("chosen"), Vec::<String>::new());
-        assert_eq!(choose_remotes(&names(&["a", "b"]), &names(&["b"])).expect("chosen"), names(&["b"]));
+        assert_eq!(
+            choose_remotes(&names(&["a", "origin"]), &[]).expect("chosen"),
+            names(&["origin"])
+        );
+        assert_eq!(
+            choose_remotes(&names(&["up"]), &[]).expect("chosen"),
+            names(&["up"])
+        );
+        assert_eq!(
+            choose_remotes(&names(&["a", "b"]), &[]).expect("chosen"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            choose_remotes(&names(&["a", "b"]), &names(&["b"])).expect("chosen"),
+            names(&["b"])
+        );
         assert!(matches!(
             choose_remotes(&names(&["a"]), &names(&["c"])),
             Err(Error::UnknownRemote { .. })

@@ -70,7 +70,12 @@ pub enum Error {
 /// in the cache is never overwritten, and the report lists it in `kept`. When HEAD moved
 /// from a known commit, outputs declared identically in both commits and present in the
 /// workspace are not touched (see [`workspace::checkout_changes`]).
-pub fn run(project: &Project, event: Event, jobs: usize, progress: &dyn Progress) -> Result<Report, Error> {
+pub fn run(
+    project: &Project,
+    event: Event,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<Report, Error> {
     if project.root().is_none() {
         return Ok(Report::Skipped(Skip::Bare));
     }

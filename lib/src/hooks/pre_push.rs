@@ -67,7 +67,9 @@ pub fn parse_input(input: &[u8]) -> Result<Vec<PushedRef>, Error> {
         let (Some(remote_oid), Some(remote_ref), Some(local_oid), Some(local_ref)) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
-            return Err(Error::InvalidLine { line: line.to_owned() });
+            return Err(Error::InvalidLine {
+                line: line.to_owned(),
+            });
         };
         pushed.push(PushedRef {
             local_ref: local_ref.to_owned(),
@@ -99,7 +101,13 @@ pub fn skip_reason(git: &Git, remote: &str, url: &str) -> Result<Option<Skip>, E
         return Ok(Some(Skip::HelperUrl));
     }
     // For a URL typed on the command line, git passes the URL as the remote name too.
-    if remote != url && git.config_values(&format!("remote.{remote}.vcs"))?.last().map(String::as_str) == Some("exp") {
+    if remote != url
+        && git
+            .config_values(&format!("remote.{remote}.vcs"))?
+            .last()
+            .map(String::as_str)
+            == Some("exp")
+    {
         return Ok(Some(Skip::HelperRemote));
     }
     Ok(None)
@@ -130,7 +138,8 @@ impl Report {
 fn in_scope(pushed: &PushedRef, patterns: &[String]) -> bool {
     pushed.local_oid.is_some()
         && !refs::is_hidden(&pushed.remote_ref)
-        && (pushed.remote_ref.starts_with(refs::PREFIX) || publish::matches_any(&pushed.remote_ref, patterns))
+        && (pushed.remote_ref.starts_with(refs::PREFIX)
+            || publish::matches_any(&pushed.remote_ref, patterns))
 }
 
 /// Uploads the data of every ref in scope of `pushed` to the storages the outputs use.
@@ -157,15 +166,16 @@ pub fn run(
         ..Report::default()
     };
     let live: Vec<&PushedRef> = pushed.iter().filter(|p| p.local_oid.is_some()).collect();
-    let needs_patterns = live
-        .iter()
-        .any(|p| !p.remote_ref.starts_with(refs::PREFIX));
+    let needs_patterns = live.iter().any(|p| !p.remote_ref.starts_with(refs::PREFIX));
     let patterns = if needs_patterns {
         publish::transfer_patterns(git)
     } else {
         Vec::new()
     };
-    let scoped: Vec<&PushedRef> = live.into_iter().filter(|p| in_scope(p, &patterns)).collect();
+    let scoped: Vec<&PushedRef> = live
+        .into_iter()
+        .filter(|p| in_scope(p, &patterns))
+        .collect();
     if scoped.is_empty() {
         return Ok(report);
     }
@@ -209,7 +219,9 @@ fn add_live_remote_refs(git: &Git, url: &str, remote_oids: &mut HashMap<String, 
                 }
             }
         }
-        Err(error) => tracing::debug!(%error, "cannot list the remote's refs; scanning the whole history"),
+        Err(error) => {
+            tracing::debug!(%error, "cannot list the remote's refs; scanning the whole history")
+        }
     }
 }
 
@@ -229,14 +241,21 @@ mod tests {
         assert_eq!(pushed[0].remote_oid, None);
         assert_eq!(pushed[1].local_ref, ":/fix the bug");
         assert_eq!(pushed[1].remote_ref, "refs/exps/x");
-        assert_eq!(pushed[1].local_oid.map(|id| id.to_string()), Some(A.to_owned()));
+        assert_eq!(
+            pushed[1].local_oid.map(|id| id.to_string()),
+            Some(A.to_owned())
+        );
         assert_eq!(pushed[2].local_oid, None);
-        assert_eq!(pushed[2].remote_oid.map(|id| id.to_string()), Some(A.to_owned()));
+        assert_eq!(
+            pushed[2].remote_oid.map(|id| id.to_string()),
+            Some(A.to_owned())
+        );
     }
 
     #[test]
     fn short_line_is_rejected() {
-        let error = parse_input(b"refs/heads/main 1111 refs/heads/main\n").expect_err("three fields");
+        let error =
+            parse_input(b"refs/heads/main 1111 refs/heads/main\n").expect_err("three fields");
         assert!(matches!(error, Error::InvalidLine { .. }), "{error}");
     }
 

@@ -39,7 +39,9 @@ pub fn parse_input(input: &[u8]) -> Vec<RefChange> {
     text.lines()
         .filter_map(|line| {
             let mut fields = line.splitn(3, ' ');
-            let (Some(old), Some(new), Some(refname)) = (fields.next(), fields.next(), fields.next()) else {
+            let (Some(old), Some(new), Some(refname)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
                 return None;
             };
             Some(RefChange {
@@ -135,7 +137,10 @@ mod tests {
             exp("deleted")
         );
         let changed = changed_experiments(&parse_input(input.as_bytes()));
-        let names: Vec<(&str, String)> = changed.iter().map(|(e, id)| (e.name(), id.to_string())).collect();
+        let names: Vec<(&str, String)> = changed
+            .iter()
+            .map(|(e, id)| (e.name(), id.to_string()))
+            .collect();
         assert_eq!(names, vec![("new", A.to_owned()), ("moved", B.to_owned())]);
         assert_eq!(changed[0].0.baseline(), BASELINE);
     }
@@ -145,6 +150,9 @@ mod tests {
         let input = format!(
             "{Z} {A} refs/heads/main\n{Z} ref:refs/heads/main HEAD\n{Z} {A} refs/exps/exec/EXEC_HEAD\n{Z} {A} refs/exps/stash\n{Z} {A} refs/exps/not-an-experiment\n"
         );
-        assert_eq!(changed_experiments(&parse_input(input.as_bytes())), Vec::new());
+        assert_eq!(
+            changed_experiments(&parse_input(input.as_bytes())),
+            Vec::new()
+        );
     }
 }

@@ -2,7 +2,10 @@ use super::*;
 
 #[test]
 fn zero_and_symbolic_values_have_no_object() {
-    assert_eq!(parse_object_id("0000000000000000000000000000000000000000"), None);
+    assert_eq!(
+        parse_object_id("0000000000000000000000000000000000000000"),
+        None
+    );
     assert_eq!(parse_object_id(&"0".repeat(64)), None);
     assert_eq!(parse_object_id("ref:refs/heads/main"), None);
     assert_eq!(parse_object_id("1234"), None);
@@ -13,5 +16,13 @@ fn zero_and_symbolic_values_have_no_object() {
 #[test]
 fn hook_names_match_git() {
     let names: Vec<&str> = Hook::ALL.iter().map(|hook| hook.name()).collect();
-    assert_eq!(names, ["pre-push", "reference-transaction", "post-checkout", "post-merge"]);
+    assert_eq!(
+        names,
+        [
+            "pre-push",
+            "reference-transaction",
+            "post-checkout",
+            "post-merge"
+        ]
+    );
 }

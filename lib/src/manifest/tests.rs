@@ -77,8 +77,10 @@ fn parse_rejects_unsafe_paths() {
         ("a//b", "the path has an empty segment"),
     ];
     for (relpath, expected) in cases {
-        let text = serde_json::to_string(&serde_json::json!([{"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": relpath}]))
-            .expect("serialisable");
+        let text = serde_json::to_string(
+            &serde_json::json!([{"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": relpath}]),
+        )
+        .expect("serialisable");
         match Manifest::parse(&id, text.as_bytes()) {
             Err(Error::UnsafePath { reason, .. }) => assert_eq!(reason, expected, "{relpath:?}"),
             other => panic!("{relpath:?} gave {other:?}"),
@@ -90,12 +92,27 @@ fn parse_rejects_unsafe_paths() {
 fn parse_rejects_bad_hash_and_conflicts() {
     let id = ObjectId::parse("c59254cbdb3be1c73f3b0f6940343acd.dir").expect("valid id");
     let bad_hash = br#"[{"md5": "xyz", "relpath": "a"}]"#;
-    assert!(matches!(Manifest::parse(&id, bad_hash), Err(Error::InvalidEntryHash { .. })));
+    assert!(matches!(
+        Manifest::parse(&id, bad_hash),
+        Err(Error::InvalidEntryHash { .. })
+    ));
     let nested_dir = br#"[{"md5": "d41d8cd98f00b204e9800998ecf8427e.dir", "relpath": "a"}]"#;
-    assert!(matches!(Manifest::parse(&id, nested_dir), Err(Error::InvalidEntryHash { .. })));
+    assert!(matches!(
+        Manifest::parse(&id, nested_dir),
+        Err(Error::InvalidEntryHash { .. })
+    ));
     let twice = br#"[{"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": "a"}, {"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": "a"}]"#;
-    assert!(matches!(Manifest::parse(&id, twice), Err(Error::Conflict { .. })));
+    assert!(matches!(
+        Manifest::parse(&id, twice),
+        Err(Error::Conflict { .. })
+    ));
     let file_and_dir = br#"[{"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": "a"}, {"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": "a/b"}]"#;
-    assert!(matches!(Manifest::parse(&id, file_and_dir), Err(Error::Conflict { .. })));
-    assert!(matches!(Manifest::parse(&id, b"{}"), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        Manifest::parse(&id, file_and_dir),
+        Err(Error::Conflict { .. })
+    ));
+    assert!(matches!(
+        Manifest::parse(&id, b"{}"),
+        Err(Error::Malformed { .. })
+    ));
 }

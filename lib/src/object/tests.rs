@@ -8,9 +8,18 @@ fn md5_hex(kind: HashKind, data: &[u8]) -> String {
 
 #[test]
 fn md5_of_known_contents() {
-    assert_eq!(md5_hex(HashKind::Md5, b""), "d41d8cd98f00b204e9800998ecf8427e");
-    assert_eq!(md5_hex(HashKind::Md5, b"hello\n"), "b1946ac92492d2347c6235b4d2611184");
-    assert_eq!(md5_hex(HashKind::Md5, b"l1\r\nl2\r\n"), "4041ef51b49d603630919f4ecb5a645b");
+    assert_eq!(
+        md5_hex(HashKind::Md5, b""),
+        "d41d8cd98f00b204e9800998ecf8427e"
+    );
+    assert_eq!(
+        md5_hex(HashKind::Md5, b"hello\n"),
+        "b1946ac92492d2347c6235b4d2611184"
+    );
+    assert_eq!(
+        md5_hex(HashKind::Md5, b"l1\r\nl2\r\n"),
+        "4041ef51b49d603630919f4ecb5a645b"
+    );
 }
 
 #[test]
@@ -19,8 +28,14 @@ fn dos2unix_converts_crlf_in_text() {
         md5_hex(HashKind::Md5Dos2Unix, b"line1\r\nline2\r\n"),
         "4fcc82a88ee38e0aa16c17f512c685c9"
     );
-    assert_eq!(md5_hex(HashKind::Md5Dos2Unix, b"l1\r\nl2\r\n"), "a8be9e797e0f7e75b498d90413d9a7ad");
-    assert_eq!(md5_hex(HashKind::Md5Dos2Unix, b"hello\n"), "b1946ac92492d2347c6235b4d2611184");
+    assert_eq!(
+        md5_hex(HashKind::Md5Dos2Unix, b"l1\r\nl2\r\n"),
+        "a8be9e797e0f7e75b498d90413d9a7ad"
+    );
+    assert_eq!(
+        md5_hex(HashKind::Md5Dos2Unix, b"hello\n"),
+        "b1946ac92492d2347c6235b4d2611184"
+    );
 }
 
 #[test]
@@ -36,14 +51,20 @@ fn dos2unix_decides_per_megabyte_chunk() {
         data.extend_from_slice(b"line\r\n");
     }
     data.resize(2 << 20, b'y');
-    assert_eq!(md5_hex(HashKind::Md5Dos2Unix, &data), "41d44480f06eb667fc22300899aeb983");
+    assert_eq!(
+        md5_hex(HashKind::Md5Dos2Unix, &data),
+        "41d44480f06eb667fc22300899aeb983"
+    );
 
     // Feeding the same bytes in odd-sized pieces gives the same digest.
     let mut hasher = Hasher::new(HashKind::Md5Dos2Unix);
     for piece in data.chunks(7919) {
         hasher.update(piece);
     }
-    assert_eq!(hex::encode(hasher.finish()), "41d44480f06eb667fc22300899aeb983");
+    assert_eq!(
+        hex::encode(hasher.finish()),
+        "41d44480f06eb667fc22300899aeb983"
+    );
 }
 
 #[test]
@@ -57,7 +78,13 @@ fn object_id_parses_and_formats() {
 
 #[test]
 fn object_id_rejects_bad_values() {
-    for bad in ["", "abc", "b1946ac92492d2347c6235b4d261118g", "b1946ac92492d2347c6235b4d2611184.dirx", "../946ac92492d2347c6235b4d2611184"] {
+    for bad in [
+        "",
+        "abc",
+        "b1946ac92492d2347c6235b4d261118g",
+        "b1946ac92492d2347c6235b4d2611184.dirx",
+        "../946ac92492d2347c6235b4d2611184",
+    ] {
         assert!(ObjectId::parse(bad).is_err(), "{bad:?} was accepted");
     }
 }

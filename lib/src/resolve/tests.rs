@@ -18,10 +18,26 @@ fn experiment(baseline: &str, name: &str, tip: &str) -> Experiment {
 /// The experiments of the seed-project fixture.
 fn seed() -> Vec<Experiment> {
     vec![
-        experiment(FIRST, "exp-lr01", "384fd723c4956a80a8859da14430184ca788517d"),
-        experiment(FIRST, "exp-units64", "ca65baab0e9050f4228cb51264188729ae0e9934"),
-        experiment(FIRST, "exp-wide", "5f56cb0c2be1c29a3cd33aedce5dfeeecb91e8ba"),
-        experiment(SECOND, "exp-units64", "ff223b61c58ff0396a638f4fd4e56feed81f959d"),
+        experiment(
+            FIRST,
+            "exp-lr01",
+            "384fd723c4956a80a8859da14430184ca788517d",
+        ),
+        experiment(
+            FIRST,
+            "exp-units64",
+            "ca65baab0e9050f4228cb51264188729ae0e9934",
+        ),
+        experiment(
+            FIRST,
+            "exp-wide",
+            "5f56cb0c2be1c29a3cd33aedce5dfeeecb91e8ba",
+        ),
+        experiment(
+            SECOND,
+            "exp-units64",
+            "ff223b61c58ff0396a638f4fd4e56feed81f959d",
+        ),
     ]
 }
 
@@ -37,7 +53,10 @@ fn unique_name_resolves_from_anywhere() {
 fn shared_name_picks_head_baseline() {
     let exps = seed();
     let on_second = resolve("exp-units64", &exps, Some(id(SECOND))).expect("resolves");
-    assert_eq!(on_second.tip, id("ff223b61c58ff0396a638f4fd4e56feed81f959d"));
+    assert_eq!(
+        on_second.tip,
+        id("ff223b61c58ff0396a638f4fd4e56feed81f959d")
+    );
     let on_first = resolve("exp-units64", &exps, Some(id(FIRST))).expect("resolves");
     assert_eq!(on_first.tip, id("ca65baab0e9050f4228cb51264188729ae0e9934"));
 }
@@ -72,7 +91,12 @@ fn shared_name_elsewhere_is_ambiguous() {
 fn full_ref_and_prefix_resolve() {
     let exps = seed();
     let full = "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64";
-    assert_eq!(resolve(full, &exps, Some(id(FIRST))).expect("full ref").refname(), full);
+    assert_eq!(
+        resolve(full, &exps, Some(id(FIRST)))
+            .expect("full ref")
+            .refname(),
+        full
+    );
     let by_prefix = resolve("b53a31b/exp-units64", &exps, Some(id(SECOND))).expect("prefix");
     assert_eq!(by_prefix.baseline(), Some(id(FIRST)));
     let upper = resolve("7030ED6/exp-units64", &exps, None).expect("upper-case prefix");
@@ -99,7 +123,9 @@ fn unknown_names_are_not_found() {
         );
     }
     assert_eq!(
-        resolve("nosuch", &exps, None).expect_err("unknown").to_string(),
+        resolve("nosuch", &exps, None)
+            .expect_err("unknown")
+            .to_string(),
         "'nosuch' is not a valid experiment name"
     );
 }
@@ -130,7 +156,10 @@ fn internal_refs_are_never_listed() {
     ];
     let exps = remote_experiments(&listing);
     let names: Vec<String> = exps.iter().map(Experiment::refname).collect();
-    assert_eq!(names, ["refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide"]);
+    assert_eq!(
+        names,
+        ["refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide"]
+    );
 }
 
 #[test]
@@ -156,7 +185,11 @@ fn depth_selects_first_parent_ancestors() {
         (Depth::from_num(-1), vec![id(SECOND), id(FIRST)]),
     ];
     for (depth, expected) in cases {
-        assert_eq!(baselines(&repo, &head, depth).expect("walk"), expected, "depth {depth}");
+        assert_eq!(
+            baselines(&repo, &head, depth).expect("walk"),
+            expected,
+            "depth {depth}"
+        );
     }
 
     let both = vec!["HEAD".to_owned(), "main~1".to_owned(), "HEAD".to_owned()];
@@ -175,6 +208,9 @@ fn selection_follows_baseline_order() {
     let exps = seed();
     let selected = select_by_baselines(&exps, &[id(SECOND), id(FIRST)]);
     let names: Vec<&str> = selected.iter().map(|e| e.name()).collect();
-    assert_eq!(names, ["exp-units64", "exp-lr01", "exp-units64", "exp-wide"]);
+    assert_eq!(
+        names,
+        ["exp-units64", "exp-lr01", "exp-units64", "exp-wide"]
+    );
     assert_eq!(selected[0].baseline(), Some(id(SECOND)));
 }

@@ -11,8 +11,8 @@
 //! counts as missing. Nothing is remembered between calls, so every "absent" result
 //! comes from a request made in that call.
 
-use std::collections::{BTreeMap, HashMap};
 use crate::pool::parallel;
+use std::collections::{BTreeMap, HashMap};
 
 use super::Error;
 use crate::object::{HashKind, ObjectKey};

@@ -238,7 +238,9 @@ fn missing_keeps_input_order() {
 
     for jobs in [0, 1, 4, 64] {
         assert_eq!(
-            storage.missing(&keys, &HashMap::new(), jobs).expect("missing"),
+            storage
+                .missing(&keys, &HashMap::new(), jobs)
+                .expect("missing"),
             absent.to_vec(),
             "jobs {jobs}"
         );
@@ -289,7 +291,9 @@ fn missing_returns_first_check_error() {
     };
     let keys = [md5_key(b"a"), bad, md5_key(b"c")];
 
-    let error = storage.missing(&keys, &HashMap::new(), 2).expect_err("check error");
+    let error = storage
+        .missing(&keys, &HashMap::new(), 2)
+        .expect_err("check error");
 
     assert_eq!(*error.key(), bad);
     assert!(error.is_retryable());

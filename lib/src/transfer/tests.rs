@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
-use std::sync::Mutex;
 use crate::progress::Silent;
 use crate::storage::{LocalStorage, Operation};
 use crate::test_support::{key, list_files, make_read_only, md5_key, mode, unpack_fixture};
+use std::sync::Mutex;
 
 const MODEL: &str = "ae58c7a8c1d28b8eb8afd1ef2fdec350.dir";
 const WEIGHTS: &str = "451ca974eb4862f1521e227a47794616";

@@ -79,18 +79,36 @@ fn main() {
     let with_dvc = !args.iter().any(|a| a == "--no-dvc") && dvc_available();
 
     println!("{}", machine_description());
-    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
-    let mut workloads: Vec<&Workload> = if quick { vec![&W1] } else { vec![&W1, &W2, &W4] };
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let mut workloads: Vec<&Workload> = if quick {
+        vec![&W1]
+    } else {
+        vec![&W1, &W2, &W4]
+    };
     if let Some(only) = &only {
-        workloads = [&W1, &W2, &W4].into_iter().filter(|w| w.name.eq_ignore_ascii_case(only)).collect();
+        workloads = [&W1, &W2, &W4]
+            .into_iter()
+            .filter(|w| w.name.eq_ignore_ascii_case(only))
+            .collect();
     }
     let mut per_object = Vec::new();
     for workload in workloads {
         let sandbox = Sandbox::new();
         println!("\n## {}: {}", workload.name, workload.description);
-        let (rows, objects) = run_workload(&sandbox, workload, with_dvc && workload.big_bytes < (1 << 30));
+        let (rows, objects) = run_workload(
+            &sandbox,
+            workload,
+            with_dvc && workload.big_bytes < (1 << 30),
+        );
         print_rows(&rows);
-        if let Some(push) = rows.iter().find(|r| r.operation.starts_with("push (helper)")) {
+        if let Some(push) = rows
+            .iter()
+            .find(|r| r.operation.starts_with("push (helper)"))
+        {
             per_object.push((workload.name, push.ours.seconds / objects as f64, objects));
         }
         if keep {
@@ -104,7 +122,12 @@ fn main() {
         println!("\n## time per object of the helper push");
         let base = per_object[0].1;
         for (name, seconds, objects) in &per_object {
-            println!("{name}: {:.1} µs per object over {objects} objects ({:.2}x {})", seconds * 1e6, seconds / base, per_object[0].0);
+            println!(
+                "{name}: {:.1} µs per object over {objects} objects ({:.2}x {})",
+                seconds * 1e6,
+                seconds / base,
+                per_object[0].0
+            );
         }
     }
 }
@@ -117,7 +140,10 @@ fn machine_description() -> String {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let tmp = std::env::temp_dir();
     let fs_type = shell(&format!("stat -f -c %T {}", tmp.display()));
-    let disk = shell(&format!("df -h --output=source,size,avail {} | tail -1", tmp.display()));
+    let disk = shell(&format!(
+        "df -h --output=source,size,avail {} | tail -1",
+        tmp.display()
+    ));
     let cpu = shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2");
     let memory = shell("grep MemTotal /proc/meminfo | awk '{printf \"%.0f GiB\", $2/1048576}'");
     let kernel = shell("uname -r");
@@ -167,7 +193,10 @@ fn write_data(workload: &Workload, dir: &Path) -> Vec<(String, u64)> {
     }
     if workload.big_bytes > 0 {
         let relpath = "big.bin".to_owned();
-        let mut out = BufWriter::with_capacity(1 << 20, fs::File::create(dir.join(&relpath)).expect("big file"));
+        let mut out = BufWriter::with_capacity(
+            1 << 20,
+            fs::File::create(dir.join(&relpath)).expect("big file"),
+        );
         let mut block = vec![0u8; 1 << 20];
         for block_index in 0..(workload.big_bytes >> 20) {
             fill(&mut block, 1_000_000 + block_index);
@@ -194,13 +223,19 @@ fn fill_cache(dir: &Path, files: &[(String, u64)], cache: &Path) -> ObjectId {
                             let (digest, _) = hash_file(HashKind::Md5, &source).expect("hash");
                             let id = ObjectId::from_digest(digest);
                             store(cache, &ObjectKey::new(HashKind::Md5, id), &source);
-                            Entry { relpath: relpath.clone(), id }
+                            Entry {
+                                relpath: relpath.clone(),
+                                id,
+                            }
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
     });
 
     let manifest = Manifest::new(entries).to_bytes();
@@ -275,12 +310,23 @@ fn run_workload(sandbox: &Sandbox, workload: &Workload, with_dvc: bool) -> (Vec<
 
     sandbox.git(&root, &["init", "-q", "--bare", "-b", "main", "origin.git"]);
     sandbox.git(&project, &["init", "-q", "-b", "main"]);
-    fs::write(project.join(".dvc/config"), "[core]\n    remote = storage\n['remote \"storage\"']\n    url = ../../storage\n").expect("config");
-    fs::write(project.join(".dvc/.gitignore"), "/config.local\n/tmp\n/cache\n").expect("dvc gitignore");
+    fs::write(
+        project.join(".dvc/config"),
+        "[core]\n    remote = storage\n['remote \"storage\"']\n    url = ../../storage\n",
+    )
+    .expect("config");
+    fs::write(
+        project.join(".dvc/.gitignore"),
+        "/config.local\n/tmp\n/cache\n",
+    )
+    .expect("dvc gitignore");
     fs::write(project.join(".gitignore"), "/data\n").expect("gitignore");
     fs::write(
         project.join("data.dvc"),
-        format!("outs:\n- md5: {dir_id}\n  size: {total}\n  nfiles: {}\n  hash: md5\n  path: data\n", files.len()),
+        format!(
+            "outs:\n- md5: {dir_id}\n  size: {total}\n  nfiles: {}\n  hash: md5\n  path: data\n",
+            files.len()
+        ),
     )
     .expect("data.dvc");
     fs::write(project.join("params.yaml"), "lr: 0.01\n").expect("params");
@@ -310,35 +356,84 @@ fn run_workload(sandbox: &Sandbox, workload: &Workload, with_dvc: bool) -> (Vec<
     eprintln!("floor runs: {floors:.2?}");
     rows.push(Row {
         operation: "cp -r of the objects (floor, median of 3)".into(),
-        ours: Measurement { seconds: floor, peak_rss_kib: 0 },
+        ours: Measurement {
+            seconds: floor,
+            peak_rss_kib: 0,
+        },
         floor: Some(floor),
         dvc: None,
     });
 
-    let dvc_times = if with_dvc { run_dvc(sandbox, &root, &exp_ref) } else { DvcTimes::default() };
+    let dvc_times = if with_dvc {
+        run_dvc(sandbox, &root, &exp_ref)
+    } else {
+        DvcTimes::default()
+    };
 
-    let push = measure(sandbox.command("git", &project).args(["push", "-q", "share", &format!("{exp_ref}:{exp_ref}")]));
-    rows.push(Row { operation: "push (helper)".into(), ours: push, floor: Some(floor), dvc: dvc_times.push });
+    let push = measure(sandbox.command("git", &project).args([
+        "push",
+        "-q",
+        "share",
+        &format!("{exp_ref}:{exp_ref}"),
+    ]));
+    rows.push(Row {
+        operation: "push (helper)".into(),
+        ours: push,
+        floor: Some(floor),
+        dvc: dvc_times.push,
+    });
 
-    let again_ref = format!("refs/exps/{}/{}/bench-again", &baseline[..2], &baseline[2..]);
-    let again = measure(sandbox.command("git", &project).args(["push", "-q", "share", &format!("{exp_ref}:{again_ref}")]));
-    rows.push(Row { operation: "push, nothing new (new ref)".into(), ours: again, floor: None, dvc: dvc_times.push_again });
+    let again_ref = format!(
+        "refs/exps/{}/{}/bench-again",
+        &baseline[..2],
+        &baseline[2..]
+    );
+    let again = measure(sandbox.command("git", &project).args([
+        "push",
+        "-q",
+        "share",
+        &format!("{exp_ref}:{again_ref}"),
+    ]));
+    rows.push(Row {
+        operation: "push, nothing new (new ref)".into(),
+        ours: again,
+        floor: None,
+        dvc: dvc_times.push_again,
+    });
 
     let url = format!("exp::{}", root.join("origin.git").display());
     sandbox.git(&root, &["clone", "-q", &url, "clone"]);
     let clone = root.join("clone");
-    let fetch = measure(sandbox.command("git", &clone).args(["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"]));
+    let fetch = measure(sandbox.command("git", &clone).args([
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/exps/*:refs/exps/*",
+    ]));
     let fetch_seconds = fetch.seconds;
-    rows.push(Row { operation: "fetch".into(), ours: fetch, floor: Some(floor), dvc: dvc_times.pull });
+    rows.push(Row {
+        operation: "fetch".into(),
+        ours: fetch,
+        floor: Some(floor),
+        dvc: dvc_times.pull,
+    });
 
     sandbox.git(&clone, &["checkout", "-q", &exp_ref]);
     let checkout = measure(sandbox.command("git-exp", &clone).args(["-q", "checkout"]));
     let both = fetch_seconds + checkout.seconds;
     let checkout_peak = checkout.peak_rss_kib;
-    rows.push(Row { operation: "checkout".into(), ours: checkout, floor: Some(floor), dvc: dvc_times.apply });
+    rows.push(Row {
+        operation: "checkout".into(),
+        ours: checkout,
+        floor: Some(floor),
+        dvc: dvc_times.apply,
+    });
     rows.push(Row {
         operation: "fetch + checkout".into(),
-        ours: Measurement { seconds: both, peak_rss_kib: checkout_peak },
+        ours: Measurement {
+            seconds: both,
+            peak_rss_kib: checkout_peak,
+        },
         floor: Some(floor),
         dvc: match (dvc_times.pull, dvc_times.apply) {
             (Some(a), Some(b)) => Some(a + b),
@@ -360,14 +455,41 @@ struct DvcTimes {
 /// Times DVC's own commands on a copy of the same project, with its own remotes.
 fn run_dvc(sandbox: &Sandbox, root: &Path, exp_ref: &str) -> DvcTimes {
     let copy = root.join("dvc-project");
-    let status = Command::new("cp").arg("-a").arg(root.join("project")).arg(&copy).status().expect("cp");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(root.join("project"))
+        .arg(&copy)
+        .status()
+        .expect("cp");
     assert!(status.success());
-    sandbox.git(root, &["init", "-q", "--bare", "-b", "main", "dvc-origin.git"]);
-    sandbox.git(&copy, &["remote", "set-url", "share", &root.join("dvc-origin.git").display().to_string()]);
+    sandbox.git(
+        root,
+        &["init", "-q", "--bare", "-b", "main", "dvc-origin.git"],
+    );
+    sandbox.git(
+        &copy,
+        &[
+            "remote",
+            "set-url",
+            "share",
+            &root.join("dvc-origin.git").display().to_string(),
+        ],
+    );
     sandbox.git(&copy, &["push", "-q", "share", "main"]);
     let storage = root.join("dvc-storage");
     let storage_text = storage.display().to_string();
-    sandbox.dvc(&copy, &["remote", "add", "--local", "-d", "-f", "storage", &storage_text]);
+    sandbox.dvc(
+        &copy,
+        &[
+            "remote",
+            "add",
+            "--local",
+            "-d",
+            "-f",
+            "storage",
+            &storage_text,
+        ],
+    );
 
     let name = exp_ref.rsplit('/').next().expect("exp name");
     let dvc = dvc_executable();
@@ -380,16 +502,38 @@ fn run_dvc(sandbox: &Sandbox, root: &Path, exp_ref: &str) -> DvcTimes {
                 None => dvc_command.env_remove(key),
             };
         }
-        dvc_command.current_dir(cwd).env("DVC_SITE_CACHE_DIR", root.join("dvc-site")).args(args);
+        dvc_command
+            .current_dir(cwd)
+            .env("DVC_SITE_CACHE_DIR", root.join("dvc-site"))
+            .args(args);
         command = dvc_command;
         measure(&mut command).seconds
     };
 
     let push = run(&copy, &["exp", "push", "share", name]);
     let push_again = run(&copy, &["exp", "push", "share", name]);
-    sandbox.git(root, &["clone", "-q", &root.join("dvc-origin.git").display().to_string(), "dvc-clone"]);
+    sandbox.git(
+        root,
+        &[
+            "clone",
+            "-q",
+            &root.join("dvc-origin.git").display().to_string(),
+            "dvc-clone",
+        ],
+    );
     let clone = root.join("dvc-clone");
-    sandbox.dvc(&clone, &["remote", "add", "--local", "-d", "-f", "storage", &storage_text]);
+    sandbox.dvc(
+        &clone,
+        &[
+            "remote",
+            "add",
+            "--local",
+            "-d",
+            "-f",
+            "storage",
+            &storage_text,
+        ],
+    );
     let pull = run(&clone, &["exp", "pull", "origin", name]);
     let apply = run(&clone, &["exp", "apply", name]);
     DvcTimes {
@@ -402,14 +546,29 @@ fn run_dvc(sandbox: &Sandbox, root: &Path, exp_ref: &str) -> DvcTimes {
 
 fn print_rows(rows: &[Row]) {
     let mut table = String::new();
-    let _ = writeln!(table, "| operation | ours (s) | ours / floor | peak RSS (MiB) | DVC (s) | ours / DVC |");
+    let _ = writeln!(
+        table,
+        "| operation | ours (s) | ours / floor | peak RSS (MiB) | DVC (s) | ours / DVC |"
+    );
     let _ = writeln!(table, "|---|---|---|---|---|---|");
     for row in rows {
-        let ratio = row.floor.map_or("".to_owned(), |f| format!("{:.2}", row.ours.seconds / f));
-        let rss = if row.ours.peak_rss_kib == 0 { String::new() } else { format!("{:.0}", row.ours.peak_rss_kib as f64 / 1024.0) };
+        let ratio = row
+            .floor
+            .map_or("".to_owned(), |f| format!("{:.2}", row.ours.seconds / f));
+        let rss = if row.ours.peak_rss_kib == 0 {
+            String::new()
+        } else {
+            format!("{:.0}", row.ours.peak_rss_kib as f64 / 1024.0)
+        };
         let dvc = row.dvc.map_or("".to_owned(), |d| format!("{d:.2}"));
-        let versus = row.dvc.map_or("".to_owned(), |d| format!("{:.2}", row.ours.seconds / d));
-        let _ = writeln!(table, "| {} | {:.2} | {ratio} | {rss} | {dvc} | {versus} |", row.operation, row.ours.seconds);
+        let versus = row
+            .dvc
+            .map_or("".to_owned(), |d| format!("{:.2}", row.ours.seconds / d));
+        let _ = writeln!(
+            table,
+            "| {} | {:.2} | {ratio} | {rss} | {dvc} | {versus} |",
+            row.operation, row.ours.seconds
+        );
     }
     print!("{table}");
 }

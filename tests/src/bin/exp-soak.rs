@@ -23,7 +23,9 @@ fn main() -> ExitCode {
     };
     let trials = value("--trials").unwrap_or(200) as usize;
     let seed = value("--seed").unwrap_or_else(|| {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
     });
     println!("seed: {seed}");
     println!("trials: {trials}");
@@ -44,7 +46,10 @@ fn main() -> ExitCode {
         "verified {} objects; {} leftover temporary files (never under a final name)",
         summary.objects_verified, summary.leftover_temp_files
     );
-    println!("stale git lock files removed before reruns: {}", summary.stale_git_locks);
+    println!(
+        "stale git lock files removed before reruns: {}",
+        summary.stale_git_locks
+    );
     println!("violations: {}", summary.violations.len());
     for violation in &summary.violations {
         println!("  {violation}");
