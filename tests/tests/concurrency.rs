@@ -157,3 +157,60 @@ fn checkout_while_fetch_runs() {
     assert_workspace_matches(&clone, &fixture.join("expected/b53a31b-exp-wide.md5"));
     assert_objects_verified(&clone.join(".dvc/cache"));
 }
+
+#[test]
+fn hook_push_and_helper_push_at_once() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    sandbox.git(
+        &fixture,
+        &["clone", "-q", "--bare", "origin.git", "second.git"],
+    );
+    sandbox.exp(&project, &["install"]);
+
+    // The pre-push hook uploads for the ordinary remote while the helper uploads for an
+    // exp:: remote, both into the project's one storage folder.
+    let spawn = |args: &[&str]| {
+        sandbox
+            .command("git", &project)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("push starts")
+    };
+    let exp_refs = experiment_refs(&sandbox, &project);
+    assert_eq!(exp_refs.len(), 4, "{exp_refs:?}");
+    let mut hook_args = vec!["push", "-q", "origin"];
+    hook_args.extend(exp_refs.iter().map(String::as_str));
+    let hook = spawn(&hook_args);
+    let helper = spawn(&[
+        "push",
+        "-q",
+        "exp::../second.git",
+        "refs/exps/*:refs/exps/*",
+    ]);
+    wait_ok(hook, "push through the hook");
+    wait_ok(helper, "push through the helper");
+
+    assert_eq!(assert_objects_verified(&fixture.join("storage")), 31);
+    for remote in ["origin.git", "second.git"] {
+        assert_eq!(
+            experiment_refs(&sandbox, &fixture.join(remote)),
+            exp_refs,
+            "{remote}"
+        );
+    }
+}
+
+/// Returns the experiment refs of `repo`, without DVC's internal refs such as
+/// `refs/exps/exec/*`.
+fn experiment_refs(sandbox: &Sandbox, repo: &Path) -> Vec<String> {
+    sandbox
+        .git_stdout(repo, &["for-each-ref", "--format=%(refname)", "refs/exps/"])
+        .lines()
+        .filter(|name| name.split('/').nth(2).is_some_and(|part| part.len() == 2))
+        .map(str::to_owned)
+        .collect()
+}
