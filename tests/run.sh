@@ -11,7 +11,9 @@ export CARGO_TERM_COLOR=never
 apt_packages=()
 command -v git >/dev/null || apt_packages+=(git)
 command -v md5sum >/dev/null || apt_packages+=(coreutils)
-command -v setsid >/dev/null || apt_packages+=(util-linux)
+# setsid and unshare: the SSH password server runs in a mount namespace of its own.
+{ command -v setsid >/dev/null && command -v unshare >/dev/null; } || apt_packages+=(util-linux)
+command -v openssl >/dev/null || apt_packages+=(openssl)
 command -v rclone >/dev/null || apt_packages+=(rclone)
 command -v ssh >/dev/null || apt_packages+=(openssh-client)
 [ -x /usr/sbin/sshd ] || apt_packages+=(openssh-server)
