@@ -1,6 +1,7 @@
 //! Moving an [`ObjectSet`] between the local cache and the storages its outputs are routed to.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use crate::cache::Cache;
 use crate::collect::{Collector, ObjectSet, Purpose};
@@ -40,12 +41,57 @@ pub struct Outcome {
     pub failures: BTreeMap<ObjectKey, ObjectFailure>,
     /// Storages used, by name, with their locations for messages.
     pub storages: BTreeMap<String, String>,
+    /// Time the transfer took, from planning to the last object.
+    pub elapsed: Duration,
 }
 
 impl Outcome {
     /// Returns true if and only if every object arrived.
     pub fn is_success(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    /// Returns the storages used as `NAME (LOCATION), ...`, or `storage` when none was.
+    pub fn storages_text(&self) -> String {
+        let storages: Vec<String> = self
+            .storages
+            .iter()
+            .map(|(name, at)| format!("{name} ({at})"))
+            .collect();
+        if storages.is_empty() {
+            "storage".to_owned()
+        } else {
+            storages.join(", ")
+        }
+    }
+
+    /// Returns the one-line report of an upload: objects, bytes, storages and seconds.
+    pub fn upload_summary(&self) -> String {
+        format!(
+            "uploaded {} objects ({} bytes) to {}, {} already there, in {:.2} s",
+            self.transferred,
+            self.bytes,
+            self.storages_text(),
+            self.already_present,
+            self.elapsed.as_secs_f64()
+        )
+    }
+
+    /// Returns the one-line report of a download, `what` naming what the objects belong to
+    /// (such as `of 3 experiments`), or empty.
+    pub fn download_summary(&self, what: &str) -> String {
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!(" {what}")
+        };
+        format!(
+            "downloaded {} objects ({} bytes){what} from {} in {:.2} s",
+            self.transferred,
+            self.bytes,
+            self.storages_text(),
+            self.elapsed.as_secs_f64()
+        )
     }
 }
 
@@ -70,6 +116,7 @@ pub fn transfer(
     options: &transfer::Options,
     progress: &dyn Progress,
 ) -> Outcome {
+    let started = Instant::now();
     let mut outcome = Outcome::default();
 
     for (routed, objects) in &set.by_storage {
@@ -129,6 +176,7 @@ pub fn transfer(
         }
     }
 
+    outcome.elapsed = started.elapsed();
     outcome
 }
 

@@ -276,6 +276,22 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Returns a transfer summary line without its duration, after checking that it ends in
+/// ` in SECONDS s`, so tests can compare the rest exactly.
+pub fn without_seconds(line: &str) -> String {
+    let (rest, duration) = line
+        .rsplit_once(" in ")
+        .unwrap_or_else(|| panic!("no duration in {line:?}"));
+    let seconds = duration
+        .strip_suffix(" s")
+        .and_then(|number| number.parse::<f64>().ok());
+    assert!(
+        seconds.is_some_and(|s| s >= 0.0),
+        "bad duration in {line:?}"
+    );
+    rest.trim_end_matches(',').to_owned()
+}
+
 /// Returns every regular file under `root`, as `/`-separated relative paths.
 pub fn files_under(root: &Path) -> BTreeSet<String> {
     let mut files = BTreeSet::new();

@@ -119,10 +119,26 @@ fn clone_fetch_checkout_matches_dvc() {
     let clone = fixture.join("clone2");
 
     let output = sandbox.git(&clone, &["fetch", "origin", "+refs/exps/*:refs/exps/*"]);
-    assert!(
-        stderr(&output).contains("downloaded 31 objects"),
-        "fetch output: {}",
-        stderr(&output)
+    let storage = fixture.join("storage");
+    let stored_bytes: u64 = files_under(&storage)
+        .iter()
+        .map(|file| {
+            fs::metadata(storage.join(file))
+                .expect("stored object")
+                .len()
+        })
+        .sum();
+    let summaries: Vec<String> = stderr(&output)
+        .lines()
+        .filter(|line| line.contains("downloaded"))
+        .map(without_seconds)
+        .collect();
+    assert_eq!(
+        summaries,
+        [format!(
+            "git-remote-exp: downloaded 31 objects ({stored_bytes} bytes) of 4 experiments from storage ({})",
+            storage.display()
+        )]
     );
 
     for (baseline, name, refname) in SEED_EXPERIMENTS {

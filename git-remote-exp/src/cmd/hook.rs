@@ -10,7 +10,6 @@ use anyhow::Context as _;
 use exp_lib::git::{Repo, GUARD_ENV};
 use exp_lib::hooks::{self, materialise, pre_push, reference_transaction};
 use exp_lib::project::Project;
-use exp_lib::share;
 use exp_lib::transfer;
 
 use super::Global;
@@ -99,19 +98,6 @@ fn jobs() -> usize {
         .max(1)
 }
 
-fn storages_text(outcome: &share::Outcome) -> String {
-    let storages: Vec<String> = outcome
-        .storages
-        .iter()
-        .map(|(name, at)| format!("{name} ({at})"))
-        .collect();
-    if storages.is_empty() {
-        "storage".to_owned()
-    } else {
-        storages.join(", ")
-    }
-}
-
 fn pre_push(global: &Global, remote: &str, url: &str) -> anyhow::Result<ExitCode> {
     let mut input = Vec::new();
     std::io::stdin()
@@ -161,13 +147,7 @@ fn pre_push(global: &Global, remote: &str, url: &str) -> anyhow::Result<ExitCode
 
     if let Some(outcome) = &report.upload {
         if !global.quiet && (outcome.transferred > 0 || outcome.already_present > 0) {
-            eprintln!(
-                "git-exp: uploaded {} objects ({} bytes) to {}, {} already there",
-                outcome.transferred,
-                outcome.bytes,
-                storages_text(outcome),
-                outcome.already_present
-            );
+            eprintln!("git-exp: {}", outcome.upload_summary());
         }
         for (key, failure) in &outcome.failures {
             let state = if failure.missing { "missing" } else { "failed" };
@@ -255,11 +235,8 @@ fn reference_transaction(global: &Global, state: &str) {
     };
     if !global.quiet && outcome.transferred > 0 {
         eprintln!(
-            "git-exp: downloaded {} objects ({} bytes) of {} experiments from {}",
-            outcome.transferred,
-            outcome.bytes,
-            report.incomplete,
-            storages_text(outcome)
+            "git-exp: {}",
+            outcome.download_summary(&format!("of {} experiments", report.incomplete))
         );
     }
     for (key, failure) in &outcome.failures {
@@ -302,12 +279,7 @@ fn materialise_outputs(global: &Global, hook: &str, event: materialise::Event) {
 
     if let Some(download) = &outcome.download {
         if !global.quiet && download.transferred > 0 {
-            eprintln!(
-                "git-exp: downloaded {} objects ({} bytes) from {}",
-                download.transferred,
-                download.bytes,
-                storages_text(download)
-            );
+            eprintln!("git-exp: {}", download.download_summary(""));
         }
         for (key, failure) in &download.failures {
             eprintln!(

@@ -144,10 +144,7 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
 
     /// Serves git's commands from `input` until the session ends.
     pub fn run(&mut self, input: &mut dyn BufRead) -> Result<(), Error> {
-        loop {
-            let Some(line) = read_line(input)? else {
-                break;
-            };
+        while let Some(line) = read_line(input)? {
             tracing::trace!(line = %String::from_utf8_lossy(&line), "<<");
             match protocol::parse_line(&line) {
                 Command::Capabilities => {
@@ -458,23 +455,8 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
     }
 
     fn report_upload(&mut self, outcome: &share::Outcome) {
-        let storages: Vec<String> = outcome
-            .storages
-            .iter()
-            .map(|(name, at)| format!("{name} ({at})"))
-            .collect();
         if outcome.transferred > 0 || outcome.already_present > 0 {
-            self.say(&format!(
-                "uploaded {} objects ({} bytes) to {}, {} already there",
-                outcome.transferred,
-                outcome.bytes,
-                if storages.is_empty() {
-                    "storage".to_owned()
-                } else {
-                    storages.join(", ")
-                },
-                outcome.already_present
-            ));
+            self.say(&outcome.upload_summary());
         }
         for (key, failure) in &outcome.failures {
             let verb = if failure.missing { "missing" } else { "failed" };
@@ -535,21 +517,7 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
         let Some((outcome, count)) = outcome else {
             return;
         };
-        let storages: Vec<String> = outcome
-            .storages
-            .iter()
-            .map(|(name, at)| format!("{name} ({at})"))
-            .collect();
-        self.say(&format!(
-            "downloaded {} objects ({} bytes) of {count} experiments from {}",
-            outcome.transferred,
-            outcome.bytes,
-            if storages.is_empty() {
-                "storage".to_owned()
-            } else {
-                storages.join(", ")
-            }
-        ));
+        self.say(&outcome.download_summary(&format!("of {count} experiments")));
         for (key, failure) in &outcome.failures {
             self.warn(&format!(
                 "could not download {} ({key}): {}",
