@@ -3,17 +3,48 @@
 //! Inserts stream through a temporary file in the object's fan-out directory, hash on the way
 //! and rename only after the digest matched. So an object under its final name always has the
 //! content its id names. Object files are mode 0444, which DVC trusts without re-hashing.
+//!
+//! Files still get damaged after they were written: a disk, a copy by hand, an edit through
+//! a hard or symbolic link. [`Cache::inspect`] finds what a look at the file shows (not a
+//! file, the wrong size), and [`Cache::verify`] re-hashes it. A damaged object is never
+//! deleted here: [`Cache::move_aside`] renames it to a hidden `.NAME.RANDOM.corrupt` file,
+//! so that nothing is lost, for example an edit made through a link.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::atomic_write::{self, WriteError};
+use crate::atomic_write::{self, Existing, WriteError};
 use crate::manifest::{self, Manifest};
 use crate::object::{hash_reader, Hasher, ObjectKey};
 
 /// Largest `.dir` manifest read into memory: 512 MiB, several million entries of about 80 bytes.
 pub const MAX_MANIFEST_SIZE: u64 = 512 * 1024 * 1024;
+
+/// A problem that a look at an object's file shows without reading its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Defect {
+    /// Something other than a regular file is at the object's path.
+    #[error("is {kind}, not a file")]
+    NotAFile {
+        /// What is there, such as "a directory" or "a FIFO".
+        kind: &'static str,
+    },
+    /// Nothing can read the file, not even root, such as a symbolic link to a missing file.
+    #[error("cannot be read: {reason}")]
+    Unreadable {
+        /// Why, on one line.
+        reason: String,
+    },
+    /// A regular file of another size than the one recorded for the object.
+    #[error("has {size} bytes where {expected} are expected")]
+    WrongSize {
+        /// The file's size.
+        size: u64,
+        /// The size the metafile (or the local copy) records.
+        expected: u64,
+    },
+}
 
 /// Errors from reading, verifying and inserting cache objects.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +56,16 @@ pub enum Error {
         key: ObjectKey,
         /// The object's path in the cache.
         path: PathBuf,
+    },
+    /// What is at the object's path is not a readable file of the right size.
+    #[error("object {key} at {path} in the cache {defect}")]
+    Damaged {
+        /// The object.
+        key: ObjectKey,
+        /// The object's path in the cache.
+        path: PathBuf,
+        /// What is wrong with it.
+        defect: Defect,
     },
     /// The bytes do not hash to the object's id.
     #[error("object {key} from {origin} is corrupt: its content hashes to {actual}")]
@@ -139,9 +180,38 @@ impl Cache {
         atomic_write::regular_file_size(&self.object_path(key)).is_some()
     }
 
+    /// Looks at the object's file without reading its bytes: `Ok(None)` when nothing is
+    /// there, `Ok(Some(size))` for a regular file of the `expected` size (any size when
+    /// `None`), and the [`Defect`] otherwise.
+    pub fn inspect(&self, key: &ObjectKey, expected: Option<u64>) -> Result<Option<u64>, Defect> {
+        atomic_write::inspect(&self.object_path(key), expected)
+    }
+
+    /// Renames whatever is at the object's path to a hidden `.NAME.RANDOM.corrupt` file in
+    /// its fan-out folder and returns the new path, so that the object can be written again
+    /// without losing the damaged bytes.
+    pub fn move_aside(&self, key: &ObjectKey) -> Result<PathBuf, Error> {
+        let path = self.object_path(key);
+        atomic_write::move_aside(&path).map_err(|source| Error::Write {
+            key: *key,
+            path,
+            source,
+        })
+    }
+
+    /// Removes the temporary files older than an hour from the fan-out folders of `keys`,
+    /// which only killed writers leave behind, and returns how many were removed.
+    pub fn remove_stale_temp_files<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a ObjectKey>,
+    ) -> usize {
+        atomic_write::clean_fan_outs(&self.root, keys)
+    }
+
     /// Re-hashes the object with its key's algorithm and returns its size.
     ///
-    /// A mismatch returns [`Error::Corrupt`] and leaves the file in place.
+    /// A mismatch returns [`Error::Corrupt`], and something other than a readable regular
+    /// file returns [`Error::Damaged`]; both leave the file in place.
     pub fn verify(&self, key: &ObjectKey) -> Result<u64, Error> {
         let path = self.object_path(key);
         let file = self.open_object(key, &path)?;
@@ -167,7 +237,7 @@ impl Cache {
         reader: &mut dyn Read,
         origin: &str,
     ) -> Result<u64, Error> {
-        let written = atomic_write::write_verified(&self.root, key, reader)
+        let written = atomic_write::write_verified(&self.root, key, reader, Existing::Keep)
             .map_err(|e| self.write_error(key, origin, e))?;
         tracing::debug!(
             object = %key,
@@ -235,19 +305,19 @@ impl Cache {
     }
 
     fn open_object(&self, key: &ObjectKey, path: &Path) -> Result<File, Error> {
-        let not_found = || Error::NotFound {
-            key: *key,
-            path: path.to_path_buf(),
-        };
-        match fs::metadata(path) {
-            Ok(metadata) if metadata.is_file() => {}
-            Ok(_) => return Err(not_found()),
-            Err(e) if is_absent(&e) => return Err(not_found()),
-            Err(e) => {
-                return Err(Error::Read {
+        match atomic_write::inspect(path, None) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(Error::NotFound {
                     key: *key,
-                    origin: path.display().to_string(),
-                    source: e,
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(defect) => {
+                return Err(Error::Damaged {
+                    key: *key,
+                    path: path.to_path_buf(),
+                    defect,
                 })
             }
         }

@@ -4,10 +4,18 @@
 //! checkout never destroys data that exists nowhere else, unless forced. Every write goes
 //! to a temporary name in the destination directory and is renamed over the target, and
 //! no write passes through a symbolic link below the workspace root.
+//!
+//! A cache object that is not a readable regular file, or whose size differs from the one
+//! its metafile records, is never materialised. A copy is hashed while it is written and
+//! renamed into place only when the hash matches. A reflink, hard link or symbolic link is
+//! not hashed: reading the whole object would cost what the link saves, and
+//! `git exp status --verify` is the full check. A damaged object is moved aside in the
+//! cache, so the next checkout downloads a good copy, and the checkout stops with
+//! [`Error::DamagedObject`].
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +24,7 @@ use tempfile::TempPath;
 use crate::cache::{self, Cache};
 use crate::link::{LinkType, DEFAULT_LINK_TYPES};
 use crate::manifest::{validate_relpath, Manifest};
-use crate::object::{hash_file, HashKind, ObjectId, ObjectKey};
+use crate::object::{hash_file, HashKind, Hasher, ObjectId, ObjectKey};
 
 /// Mode of copied and reflinked files; executables add the owner's execute bit.
 const FILE_MODE: u32 = 0o644;
@@ -33,6 +41,8 @@ pub struct Item {
     pub key: ObjectKey,
     /// Whether the file gets the owner's execute bit; also applied to `.dir` members.
     pub isexec: bool,
+    /// The file's size as the metafile records it; `None` for a directory or when unknown.
+    pub size: Option<u64>,
 }
 
 /// Settings of a checkout.
@@ -106,6 +116,18 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The cache object to materialise is damaged; the workspace path was left as it was.
+    #[error("cache object {key} at {object} {problem}, so {target} was left as it was")]
+    DamagedObject {
+        /// The object.
+        key: ObjectKey,
+        /// Its path in the cache.
+        object: PathBuf,
+        /// The workspace path that was to be written.
+        target: PathBuf,
+        /// What is wrong, and where the damaged file was moved.
+        problem: String,
+    },
     /// A `.dir` manifest in the cache is unreadable or corrupt.
     #[error("failed to read directory manifest {key} of output {path:?}")]
     Manifest {
@@ -131,7 +153,7 @@ pub enum Error {
 /// Each member of a `.dir` output follows the same rule. Files under the output directory
 /// that the manifest does not list are removed only if their content is in the cache or
 /// the checkout is forced. An error stops the checkout, and outputs handled before it stay
-/// materialised.
+/// materialised. A damaged cache object is such an error; see the module documentation.
 pub fn checkout(
     workspace: &Path,
     cache: &Cache,
@@ -144,6 +166,10 @@ pub fn checkout(
         options,
         report: Report::default(),
         unsupported: std::cell::RefCell::new(Vec::new()),
+        sizes: items
+            .iter()
+            .filter_map(|item| Some((item.key, item.size?)))
+            .collect(),
     };
     for item in items {
         if let Err(reason) = validate_relpath(&item.path) {
@@ -196,6 +222,8 @@ struct Run<'a> {
     /// Link types that cannot work in this run, such as a reflink on a filesystem without
     /// clones. They are not tried again.
     unsupported: std::cell::RefCell<Vec<LinkType>>,
+    /// Sizes the metafiles record for file objects.
+    sizes: HashMap<ObjectKey, u64>,
 }
 
 impl Run<'_> {
@@ -213,7 +241,7 @@ impl Run<'_> {
                 set_mode(&target, mode | OWNER_EXEC)?;
             } else if lacks_exec && self.cache.contains(key) {
                 // A link shares the read-only cache file, whose mode must not change.
-                self.materialise(&target, &object, true)?;
+                self.materialise(&target, key, true)?;
                 self.report.updated.push(rel.to_owned());
                 return Ok(());
             }
@@ -221,7 +249,8 @@ impl Run<'_> {
             return Ok(());
         }
 
-        if !self.cache.contains(key) {
+        // Something damaged at the object's path is not missing: materialise reports it.
+        if matches!(self.cache.inspect(key, None), Ok(None)) {
             tracing::debug!(path = rel, object = %key, "object missing from the cache");
             self.report.missing.push((rel.to_owned(), *key));
             return Ok(());
@@ -245,7 +274,7 @@ impl Run<'_> {
             tracing::debug!(path = rel, "removing directory forced out by a file output");
             fs::remove_dir_all(&target).map_err(io_error("remove directory", &target))?;
         }
-        self.materialise(&target, &object, isexec)?;
+        self.materialise(&target, key, isexec)?;
         self.report.updated.push(rel.to_owned());
         Ok(())
     }
@@ -496,8 +525,16 @@ impl Run<'_> {
         }
     }
 
-    /// Writes the cache file `object` to `target` with the first link type that works.
-    fn materialise(&self, target: &Path, object: &Path, isexec: bool) -> Result<(), Error> {
+    /// Writes the cache object `key` to `target` with the first link type that works.
+    ///
+    /// The object must be a regular file of the recorded size, and a copy must hash to
+    /// `key`; otherwise the object is moved aside, `target` is left as it was, and
+    /// [`Error::DamagedObject`] is returned.
+    fn materialise(&self, target: &Path, key: &ObjectKey, isexec: bool) -> Result<(), Error> {
+        let object = self.cache.object_path(key);
+        if let Err(defect) = self.cache.inspect(key, self.sizes.get(key).copied()) {
+            return Err(self.damaged(key, target, defect.to_string()));
+        }
         let dir = target.parent().unwrap_or(self.workspace);
         let mut temp = None;
         for &link_type in &self.options.link_types {
@@ -507,12 +544,13 @@ impl Run<'_> {
             if self.unsupported.borrow().contains(&link_type) {
                 continue;
             }
-            match link_to_temp(link_type, object, dir, isexec) {
+            match link_to_temp(link_type, key, &object, dir, isexec) {
                 Ok(path) => {
                     temp = Some((path, link_type));
                     break;
                 }
-                Err(e) => {
+                Err(LinkError::Mismatch(problem)) => return Err(self.damaged(key, target, problem)),
+                Err(LinkError::Io(e)) => {
                     tracing::debug!(%link_type, target = %target.display(), error = %e, "link type failed, trying the next one");
                     if is_unsupported(&e) {
                         self.unsupported.borrow_mut().push(link_type);
@@ -522,16 +560,34 @@ impl Run<'_> {
         }
         let (temp, link_type) = match temp {
             Some(found) => found,
-            None => {
-                let path = link_to_temp(LinkType::Copy, object, dir, isexec)
-                    .map_err(io_error("copy the cache file to", target))?;
-                (path, LinkType::Copy)
-            }
+            None => match link_to_temp(LinkType::Copy, key, &object, dir, isexec) {
+                Ok(path) => (path, LinkType::Copy),
+                Err(LinkError::Mismatch(problem)) => return Err(self.damaged(key, target, problem)),
+                Err(LinkError::Io(e)) => return Err(io_error("copy the cache file to", target)(e)),
+            },
         };
         temp.persist(target)
             .map_err(|e| io_error("replace", target)(e.error))?;
         tracing::debug!(%link_type, target = %target.display(), "materialised");
         Ok(())
+    }
+
+    /// Moves the damaged cache object `key` aside and builds the error that names it.
+    fn damaged(&self, key: &ObjectKey, target: &Path, problem: String) -> Error {
+        let object = self.cache.object_path(key);
+        let problem = match self.cache.move_aside(key) {
+            Ok(aside) => format!("{problem} (moved to {})", aside.display()),
+            Err(error) => format!(
+                "{problem} (and it could not be moved aside: {})",
+                crate::share::error_chain(&error)
+            ),
+        };
+        Error::DamagedObject {
+            key: *key,
+            object,
+            target: target.to_path_buf(),
+            problem,
+        }
     }
 
     fn keep(&mut self, path: &str, reason: &str) {
@@ -543,13 +599,30 @@ impl Run<'_> {
     }
 }
 
-/// Creates a temporary entry in `dir` holding the cache file `object`, linked as `link_type`.
+/// Failure to link or copy a cache object.
+enum LinkError {
+    /// The link type failed; another may work.
+    Io(io::Error),
+    /// The copied bytes do not hash to the object's id; the text says what they hash to.
+    Mismatch(String),
+}
+
+impl From<io::Error> for LinkError {
+    fn from(error: io::Error) -> Self {
+        LinkError::Io(error)
+    }
+}
+
+/// Creates a temporary entry in `dir` holding the cache file `object` of `key`, linked as
+/// `link_type`. A copy is hashed on the way and dropped, with the temporary file, when
+/// its bytes do not hash to `key`.
 fn link_to_temp(
     link_type: LinkType,
+    key: &ObjectKey,
     object: &Path,
     dir: &Path,
     isexec: bool,
-) -> io::Result<TempPath> {
+) -> Result<TempPath, LinkError> {
     let builder = {
         let mut builder = tempfile::Builder::new();
         builder.prefix(".").suffix(".tmp").rand_bytes(22);
@@ -581,7 +654,25 @@ fn link_to_temp(
         LinkType::Copy => {
             let mut source = File::open(object)?;
             let mut temp = builder.tempfile_in(dir)?;
-            io::copy(&mut source, temp.as_file_mut())?;
+            let mut hasher = Hasher::new(key.kind);
+            let mut buffer = vec![0u8; crate::atomic_write::COPY_BUFFER];
+            loop {
+                let n = match source.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                hasher.update(&buffer[..n]);
+                temp.write_all(&buffer[..n])?;
+            }
+            let digest = hasher.finish();
+            if !key.id.matches_digest(digest) {
+                return Err(LinkError::Mismatch(format!(
+                    "is corrupt: its content hashes to {}",
+                    hex::encode(digest)
+                )));
+            }
             temp.as_file()
                 .set_permissions(fs::Permissions::from_mode(mode))?;
             Ok(temp.into_temp_path())

@@ -40,6 +40,8 @@ pub enum Purpose {
 pub struct ObjectSet {
     /// Storage name, or `None` for the default, to the objects and the output path naming each.
     pub by_storage: BTreeMap<Option<String>, BTreeMap<ObjectKey, String>>,
+    /// The sizes metafiles record for file objects, which a copy of another size lacks.
+    pub sizes: HashMap<ObjectKey, u64>,
 }
 
 impl ObjectSet {
@@ -53,6 +55,10 @@ impl ObjectSet {
             .or_default()
             .entry(output.key)
             .or_insert_with(|| output.path.clone());
+        // A directory's size is the sum of its files, not the size of its manifest.
+        if let (Some(size), false) = (output.size, output.key.id.is_dir()) {
+            self.sizes.entry(output.key).or_insert(size);
+        }
     }
 
     /// Adds every object of `other`.
@@ -62,6 +68,9 @@ impl ObjectSet {
             for (key, path) in objects {
                 target.entry(*key).or_insert_with(|| path.clone());
             }
+        }
+        for (key, size) in &other.sizes {
+            self.sizes.entry(*key).or_insert(*size);
         }
     }
 

@@ -32,6 +32,7 @@ pub mod resolve;
 pub mod share;
 pub mod storage;
 pub mod transfer;
+pub mod verify;
 pub mod workspace;
 
 #[cfg(test)]

@@ -168,7 +168,10 @@ pub fn pull(
     }
     outcome.needed = share::incomplete(project.cache(), &needed);
     if !outcome.needed.is_empty() {
-        let transfer_options = transfer::Options { jobs: options.jobs };
+        let transfer_options = transfer::Options {
+            jobs: options.jobs,
+            ..Default::default()
+        };
         outcome.download = Some(share::transfer(
             project,
             &outcome.needed,

@@ -33,6 +33,8 @@ pub struct Options {
     pub storage: Option<String>,
     /// Concurrent transfers.
     pub jobs: usize,
+    /// Download and hash the stored copy of every object, and replace corrupt ones.
+    pub verify: bool,
     /// Show git's own progress on stderr.
     pub git_progress: bool,
 }
@@ -140,7 +142,11 @@ pub fn push(
     let mut upload = None;
     if options.upload {
         publish::plan(repo, &mut updates, &HashMap::new(), &[]);
-        let transfer_options = transfer::Options { jobs: options.jobs };
+        let transfer_options = transfer::Options {
+            jobs: options.jobs,
+            verify: options.verify,
+            ..Default::default()
+        };
         upload = publish::upload(
             project,
             &mut updates,

@@ -37,6 +37,9 @@ pub struct Outcome {
     pub already_present: usize,
     /// Objects skipped because `-r` chose another storage than the one they are routed to.
     pub skipped: usize,
+    /// Stored objects found corrupt and replaced with the cache's copy, with the output
+    /// path that needs each and the storage name.
+    pub replaced: BTreeMap<ObjectKey, (String, String)>,
     /// Objects that could not be moved.
     pub failures: BTreeMap<ObjectKey, ObjectFailure>,
     /// Storages used, by name, with their locations for messages.
@@ -148,17 +151,26 @@ pub fn transfer(
         outcome.storages.insert(name.clone(), storage.describe());
 
         let keys: Vec<ObjectKey> = objects.keys().copied().collect();
+        let mut options = options.clone();
+        for (key, size) in &set.sizes {
+            options.sizes.entry(*key).or_insert(*size);
+        }
         let report = run(
             project,
             storage.as_ref(),
             &keys,
             direction,
-            options,
+            &options,
             progress,
         );
         outcome.transferred += report.transferred.len();
         outcome.bytes += report.bytes;
         outcome.already_present += report.already_present;
+        for key in report.replaced {
+            outcome
+                .replaced
+                .insert(key, (output_path_of(objects, &key), name.clone()));
+        }
         for failure in report.failed {
             let path = output_path_of(objects, &failure.key);
             outcome.failures.insert(
@@ -247,18 +259,22 @@ fn fail_all(
     }
 }
 
-/// Returns the part of `set` that the cache lacks: objects not in it, and directories
-/// with a member not in it.
+/// Returns the part of `set` that the cache lacks: objects not in it or damaged there (not
+/// a regular file, or not of the size the metafile records), and directories with such a
+/// member. Nothing is hashed and nothing is changed.
 pub fn incomplete(cache: &Cache, set: &ObjectSet) -> ObjectSet {
     let mut missing = ObjectSet::default();
     for (storage, objects) in &set.by_storage {
         for (key, path) in objects {
-            if !is_complete(cache, key) {
+            if !is_complete(cache, key, set.sizes.get(key).copied()) {
                 missing
                     .by_storage
                     .entry(storage.clone())
                     .or_default()
                     .insert(*key, path.clone());
+                if let Some(size) = set.sizes.get(key) {
+                    missing.sizes.insert(*key, *size);
+                }
             }
         }
     }
@@ -308,8 +324,10 @@ pub fn missing_experiment_objects(
     Ok(found)
 }
 
-fn is_complete(cache: &Cache, key: &ObjectKey) -> bool {
-    if !cache.contains(key) {
+fn is_complete(cache: &Cache, key: &ObjectKey, size: Option<u64>) -> bool {
+    let present =
+        |key: &ObjectKey, size: Option<u64>| matches!(cache.inspect(key, size), Ok(Some(_)));
+    if !present(key, size) {
         return false;
     }
     if !key.id.is_dir() {
@@ -319,7 +337,7 @@ fn is_complete(cache: &Cache, key: &ObjectKey) -> bool {
         Ok(manifest) => manifest
             .entries()
             .iter()
-            .all(|entry| cache.contains(&ObjectKey::new(key.kind, entry.id))),
+            .all(|entry| present(&ObjectKey::new(key.kind, entry.id), None)),
         Err(_) => false,
     }
 }

@@ -6,15 +6,24 @@
 //! which matters because DVC treats a stored `.dir` as proof that its members are stored.
 //!
 //! Failures are collected per object in a [`Report`]; the other objects keep moving.
+//!
+//! Damaged objects: a download treats a cached object that is not a regular file, or not
+//! of the size its metafile records, as absent. It moves the damaged entry aside (see
+//! [`Cache::move_aside`]), says so at warn level, and downloads the object again. An upload
+//! with [`Options::verify`] downloads and hashes each stored object that it would
+//! otherwise skip, and writes the cache's verified copy over a corrupt one.
+//!
+//! Both directions first remove the temporary files older than an hour that killed
+//! processes left in the fan-out folders they are about to write to.
 
 use std::collections::{HashMap, HashSet};
 use std::error::Error as StdError;
-use std::io::Read;
+use std::io::{self, Read};
 use std::time::Duration;
 
 use crate::cache::{self, Cache, MAX_MANIFEST_SIZE};
 use crate::manifest::Manifest;
-use crate::object::{Hasher, ObjectKey};
+use crate::object::{hash_reader, Hasher, ObjectKey};
 use crate::progress::Progress;
 use crate::storage::{self, Storage};
 
@@ -35,12 +44,20 @@ pub fn default_jobs() -> usize {
 pub struct Options {
     /// Number of worker threads; 0 is treated as 1.
     pub jobs: usize,
+    /// Upload only: download and hash every stored object instead of trusting that it
+    /// exists with the right size, and replace corrupt ones with the cache's copy.
+    pub verify: bool,
+    /// Sizes the metafiles record for file objects. A cached object of another size counts
+    /// as damaged, and a stored one as absent.
+    pub sizes: HashMap<ObjectKey, u64>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             jobs: default_jobs(),
+            verify: false,
+            sizes: HashMap::new(),
         }
     }
 }
@@ -54,6 +71,9 @@ pub struct Report {
     pub bytes: u64,
     /// Objects the destination already held.
     pub already_present: usize,
+    /// Stored objects found corrupt and replaced with the cache's copy (upload with
+    /// [`Options::verify`]); they are counted in `transferred` too.
+    pub replaced: Vec<ObjectKey>,
     /// Objects that could not be transferred, one entry per object.
     pub failed: Vec<Failure>,
 }
@@ -101,9 +121,13 @@ pub enum FailureKind {
 ///
 /// Stages, in order:
 /// 1. Expand `.dir` roots from the cache.
-/// 2. Ask the storage which objects it lacks, in one call.
-/// 3. Upload the missing files and members, largest first, on `options.jobs` threads.
-/// 4. Upload each missing `.dir` whose members are all in the storage.
+/// 2. Ask the storage which objects it lacks, in one call; a stored object of another size
+///    than the metafile's (or the cache's) counts as absent.
+/// 3. With [`Options::verify`], download and hash every other stored object, and mark the
+///    corrupt ones for replacement.
+/// 4. Upload the missing and corrupt files and members, largest first, on `options.jobs`
+///    threads. A replaced object is downloaded and hashed once more.
+/// 5. Upload each missing or corrupt `.dir` whose members are all in the storage.
 ///
 /// Objects absent from the cache but present in the storage count as present. Retryable
 /// storage errors are tried up to three times.
@@ -139,15 +163,21 @@ pub fn upload(
         candidates.insert(*key);
     }
 
-    // Sizes from the cache let the storage treat a stored object of another size as missing.
+    // Sizes from the metafiles, else from the cache, let the storage treat a stored object
+    // of another size as missing.
     let expected_sizes: HashMap<ObjectKey, u64> = candidates
         .keys
         .iter()
         .filter_map(|key| {
-            crate::atomic_write::regular_file_size(&cache.object_path(key)).map(|size| (*key, size))
+            let size = options
+                .sizes
+                .get(key)
+                .copied()
+                .or_else(|| crate::atomic_write::regular_file_size(&cache.object_path(key)));
+            size.map(|size| (*key, size))
         })
         .collect();
-    let missing: HashSet<ObjectKey> =
+    let mut missing: HashSet<ObjectKey> =
         match storage.missing(&candidates.keys, &expected_sizes, options.jobs) {
             Ok(missing) => missing.into_iter().collect(),
             Err(error) => {
@@ -158,18 +188,63 @@ pub fn upload(
                 return recorder.into_report();
             }
         };
-    recorder.already_present = candidates.keys.len().saturating_sub(missing.len());
+
+    // Stored objects that are there but hash to something else.
+    let mut corrupt: HashSet<ObjectKey> = HashSet::new();
+    if options.verify {
+        let stored: Vec<ObjectKey> = candidates
+            .keys
+            .iter()
+            .filter(|key| !missing.contains(key))
+            .copied()
+            .collect();
+        progress.begin("verify", stored.len() as u64, 0);
+        let checks = crate::pool::parallel(&stored, options.jobs, |key| {
+            let outcome = verify_stored(storage, key);
+            progress.advance(1, *outcome.as_ref().unwrap_or(&0));
+            outcome
+        });
+        progress.finish();
+        for (key, check) in stored.iter().zip(checks) {
+            match check {
+                Ok(_) => {}
+                Err((FailureKind::Corrupt, message)) => {
+                    tracing::warn!("{message}; replacing it with the cache's copy");
+                    corrupt.insert(*key);
+                }
+                // Removed since the check above, by someone else.
+                Err((FailureKind::MissingInStorage, _)) => {
+                    missing.insert(*key);
+                }
+                Err((kind, message)) => recorder.fail(*key, kind, message),
+            }
+        }
+    }
+    let to_write = |key: &ObjectKey| missing.contains(key) || corrupt.contains(key);
+    recorder.already_present = candidates
+        .keys
+        .iter()
+        .filter(|key| !to_write(key) && !recorder.failed.contains_key(key))
+        .count();
     tracing::debug!(
         objects = candidates.keys.len(),
         missing = missing.len(),
+        corrupt = corrupt.len(),
         storage = %storage_name,
         "planned upload"
     );
+    let writes: Vec<ObjectKey> = candidates
+        .keys
+        .iter()
+        .filter(|key| to_write(key))
+        .copied()
+        .collect();
+    storage.remove_stale_temp_files(&writes);
 
     // Files and members first.
     let mut queue: Vec<(ObjectKey, u64)> = Vec::new();
     for key in candidates.keys.iter().filter(|key| !key.id.is_dir()) {
-        if !missing.contains(key) {
+        if !to_write(key) {
             continue;
         }
         match crate::atomic_write::regular_file_size(&cache.object_path(key)) {
@@ -177,10 +252,17 @@ pub fn upload(
             None => recorder.fail(
                 *key,
                 FailureKind::MissingLocally,
-                format!(
-                    "object {key} is in neither the cache at {} nor storage {storage_name}",
-                    cache.object_path(key).display()
-                ),
+                if corrupt.contains(key) {
+                    format!(
+                        "object {key} in storage {storage_name} is corrupt, and the cache has no copy at {} to replace it with",
+                        cache.object_path(key).display()
+                    )
+                } else {
+                    format!(
+                        "object {key} is in neither the cache at {} nor storage {storage_name}",
+                        cache.object_path(key).display()
+                    )
+                },
             ),
         }
     }
@@ -190,7 +272,7 @@ pub fn upload(
     // wait for their members.
     let mut pending_dirs: Vec<(ObjectKey, Manifest, u64)> = Vec::new();
     for (key, manifest) in dirs {
-        if !missing.contains(&key) {
+        if !to_write(&key) {
             continue;
         }
         match manifest {
@@ -208,9 +290,9 @@ pub fn upload(
             ),
             Err(error) => {
                 let kind = match error {
-                    cache::Error::Corrupt { .. } | cache::Error::InvalidManifest { .. } => {
-                        FailureKind::Corrupt
-                    }
+                    cache::Error::Corrupt { .. }
+                    | cache::Error::Damaged { .. }
+                    | cache::Error::InvalidManifest { .. } => FailureKind::Corrupt,
                     _ => FailureKind::Io,
                 };
                 recorder.fail(key, kind, error_chain(&error));
@@ -225,12 +307,28 @@ pub fn upload(
 
     let put = |key: &ObjectKey| {
         let source = cache.object_path(key);
-        with_retries(
+        if !corrupt.contains(key) {
+            return with_retries(
+                key,
+                || storage.put(key, &source),
+                storage::Error::is_retryable,
+            )
+            .map_err(|error| (classify_put_error(&error), error_chain(&error)));
+        }
+        let size = with_retries(
             key,
-            || storage.put(key, &source),
+            || storage.replace(key, &source),
             storage::Error::is_retryable,
         )
-        .map_err(|error| (classify_put_error(&error), error_chain(&error)))
+        .map_err(|error| (classify_put_error(&error), error_chain(&error)))?;
+        // A server may keep the old bytes; only a copy that now hashes right counts.
+        verify_stored(storage, key).map_err(|(kind, message)| {
+            (
+                kind,
+                format!("{message}, even after the cache's copy was uploaded over it"),
+            )
+        })?;
+        Ok(size)
     };
     let outcomes = crate::pool::parallel(&queue, options.jobs, |(key, size)| {
         let outcome = put(key);
@@ -238,7 +336,7 @@ pub fn upload(
         outcome
     });
     for ((key, _), outcome) in queue.iter().zip(outcomes) {
-        recorder.record(*key, outcome);
+        record_upload(&mut recorder, &corrupt, *key, outcome);
     }
 
     // Then each directory whose members are all in the storage now.
@@ -268,20 +366,35 @@ pub fn upload(
         outcome
     });
     for ((key, _), outcome) in ready.iter().zip(outcomes) {
-        recorder.record(*key, outcome);
+        record_upload(&mut recorder, &corrupt, *key, outcome);
     }
 
     progress.finish();
     recorder.into_report()
 }
 
+/// Records one upload, and a replacement among the replaced objects.
+fn record_upload(
+    recorder: &mut Recorder,
+    corrupt: &HashSet<ObjectKey>,
+    key: ObjectKey,
+    outcome: Result<u64, (FailureKind, String)>,
+) {
+    if outcome.is_ok() && corrupt.contains(&key) {
+        recorder.replaced.push(key);
+    }
+    recorder.record(key, outcome);
+}
+
 /// Downloads `roots`, and the members of `.dir` roots, from `storage` into `cache`.
 ///
 /// Stages, in order:
-/// 1. Read each `.dir` manifest from the cache. A manifest not cached is streamed from the
-///    storage into memory, at most [`MAX_MANIFEST_SIZE`] bytes, and its MD5 is checked.
-/// 2. Download the missing files and members on `options.jobs` threads through
-///    [`Cache::insert_reader`], which verifies each one.
+/// 1. Read each `.dir` manifest from the cache. A manifest not cached, or damaged there, is
+///    streamed from the storage into memory, at most [`MAX_MANIFEST_SIZE`] bytes, and its
+///    MD5 is checked.
+/// 2. Download the missing and damaged files and members on `options.jobs` threads through
+///    [`Cache::insert_reader`], which verifies each one. A damaged cache entry is moved
+///    aside first.
 /// 3. Insert each downloaded `.dir` into the cache once all of its members are there.
 ///
 /// A corrupt object never enters the cache.
@@ -296,7 +409,6 @@ pub fn download(
     progress: &dyn Progress,
 ) -> Report {
     let storage_name = storage.describe();
-    let origin = format!("storage {storage_name}");
     let mut recorder = Recorder::default();
     let roots = dedupe(roots);
 
@@ -305,20 +417,32 @@ pub fn download(
     let mut dirs: Vec<(ObjectKey, Manifest, Option<Vec<u8>>)> = Vec::new();
     let mut to_fetch: Vec<ObjectKey> = Vec::new();
     for key in roots.iter().filter(|key| key.id.is_dir()) {
-        if !cache.contains(key) {
-            to_fetch.push(*key);
-            continue;
-        }
-        match cache.read_manifest(key) {
+        let read = match cache.inspect(key, None) {
+            Ok(None) => {
+                to_fetch.push(*key);
+                continue;
+            }
+            Ok(Some(_)) => cache.read_manifest(key),
+            Err(defect) => Err(cache::Error::Damaged {
+                key: *key,
+                path: cache.object_path(key),
+                defect,
+            }),
+        };
+        match read {
             Ok(manifest) => {
                 recorder.already_present += 1;
                 dirs.push((*key, manifest, None));
             }
+            Err(error @ (cache::Error::Corrupt { .. } | cache::Error::Damaged { .. })) => {
+                match set_aside(cache, key, &error) {
+                    Ok(()) => to_fetch.push(*key),
+                    Err(message) => recorder.fail(*key, FailureKind::Io, message),
+                }
+            }
             Err(error) => {
                 let kind = match error {
-                    cache::Error::Corrupt { .. } | cache::Error::InvalidManifest { .. } => {
-                        FailureKind::Corrupt
-                    }
+                    cache::Error::InvalidManifest { .. } => FailureKind::Corrupt,
                     _ => FailureKind::Io,
                 };
                 recorder.fail(*key, kind, error_chain(&error));
@@ -349,12 +473,23 @@ pub fn download(
         if !seen.insert(key) {
             continue;
         }
-        if cache.contains(&key) {
-            recorder.already_present += 1;
-        } else {
-            queue.push(key);
+        match cache.inspect(&key, options.sizes.get(&key).copied()) {
+            Ok(Some(_)) => recorder.already_present += 1,
+            Ok(None) => queue.push(key),
+            Err(defect) => {
+                let error = cache::Error::Damaged {
+                    key,
+                    path: cache.object_path(&key),
+                    defect,
+                };
+                match set_aside(cache, &key, &error) {
+                    Ok(()) => queue.push(key),
+                    Err(message) => recorder.fail(key, FailureKind::Io, message),
+                }
+            }
         }
     }
+    cache.remove_stale_temp_files(queue.iter().chain(&to_fetch));
     tracing::debug!(
         objects = queue.len(),
         manifests = to_fetch.len(),
@@ -365,7 +500,7 @@ pub fn download(
     let fetched_count = dirs.iter().filter(|(_, _, bytes)| bytes.is_some()).count();
     progress.begin("download", (queue.len() + fetched_count) as u64, 0);
     let outcomes = crate::pool::parallel(&queue, options.jobs, |key| {
-        let outcome = download_object(storage, cache, key, &origin);
+        let outcome = download_object(storage, cache, key, &storage_name);
         progress.advance(1, *outcome.as_ref().unwrap_or(&0));
         outcome
     });
@@ -394,7 +529,7 @@ pub fn download(
             continue;
         }
         let outcome = cache
-            .insert_reader(key, &mut bytes.as_slice(), &origin)
+            .insert_reader(key, &mut bytes.as_slice(), &stored_at(key, &storage_name))
             .map_err(|error| (classify_insert_error(&error), error_chain(&error)));
         progress.advance(1, bytes.len() as u64);
         recorder.record(*key, outcome);
@@ -404,8 +539,92 @@ pub fn download(
     recorder.into_report()
 }
 
+/// Moves the damaged cache entry of `key` aside so a good copy can take its place, and
+/// says so at warn level; returns the reason when it cannot be moved.
+fn set_aside(cache: &Cache, key: &ObjectKey, error: &cache::Error) -> Result<(), String> {
+    match cache.move_aside(key) {
+        Ok(aside) => {
+            tracing::warn!(
+                "{}; moved it to {} and downloading the object again",
+                error_chain(error),
+                aside.display()
+            );
+            Ok(())
+        }
+        Err(move_error) => Err(format!(
+            "{}, and {}",
+            error_chain(error),
+            error_chain(&move_error)
+        )),
+    }
+}
+
+/// Describes where a storage keeps `key`, for messages: `files/md5/XX/REST in storage LOCATION`.
+fn stored_at(key: &ObjectKey, storage_name: &str) -> String {
+    format!("{} in storage {storage_name}", key.layout_path())
+}
+
+/// Returns true if and only if reading may succeed when tried again.
+fn is_transient_read(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::Interrupted
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::NotConnected
+            | io::ErrorKind::UnexpectedEof
+    )
+}
+
+/// Downloads the stored object `key`, hashes it and returns its size.
+///
+/// Fails with [`FailureKind::Corrupt`] when the bytes hash to something else or a local
+/// storage holds something other than a readable file, with
+/// [`FailureKind::MissingInStorage`] when the object is absent, and with
+/// [`FailureKind::Io`] otherwise. Retryable errors are tried again.
+pub(crate) fn verify_stored(
+    storage: &dyn Storage,
+    key: &ObjectKey,
+) -> Result<u64, (FailureKind, String)> {
+    enum Step {
+        Open(storage::Error),
+        Read(io::Error),
+    }
+    let attempt = || -> Result<([u8; 16], u64), Step> {
+        let reader = storage.open(key).map_err(Step::Open)?;
+        hash_reader(key.kind, reader).map_err(Step::Read)
+    };
+    let is_retryable = |step: &Step| match step {
+        Step::Open(error) => error.is_retryable(),
+        Step::Read(error) => is_transient_read(error),
+    };
+    let storage_name = storage.describe();
+    let (digest, size) = with_retries(key, attempt, is_retryable).map_err(|step| match step {
+        Step::Open(error) => (classify_open_error(&error), error_chain(&error)),
+        Step::Read(error) => (
+            FailureKind::Io,
+            format!(
+                "failed to read object {key} from {}: {}",
+                stored_at(key, &storage_name),
+                error_chain(&error)
+            ),
+        ),
+    })?;
+    if !key.id.matches_digest(digest) {
+        let message = format!(
+            "object {key} at {} is corrupt: its {size} bytes hash to {}",
+            stored_at(key, &storage_name),
+            hex::encode(digest)
+        );
+        return Err((FailureKind::Corrupt, message));
+    }
+    Ok(size)
+}
+
 /// Streams the manifest `key` from the storage into memory, checks its digest and parses it.
-fn fetch_manifest(
+pub(crate) fn fetch_manifest(
     storage: &dyn Storage,
     key: &ObjectKey,
     storage_name: &str,
@@ -419,7 +638,8 @@ fn fetch_manifest(
         .read_to_end(&mut bytes);
     if let Err(error) = read {
         let message = format!(
-            "failed to read directory manifest {key} from storage {storage_name}: {}",
+            "failed to read directory manifest {key} from {}: {}",
+            stored_at(key, storage_name),
             error_chain(&error)
         );
         return Err((FailureKind::Io, message));
@@ -436,7 +656,8 @@ fn fetch_manifest(
     let digest = hasher.finish();
     if !key.id.matches_digest(digest) {
         let message = format!(
-            "object {key} from storage {storage_name} is corrupt: its content hashes to {}",
+            "object {key} from {} is corrupt: its content hashes to {}",
+            stored_at(key, storage_name),
             hex::encode(digest)
         );
         return Err((FailureKind::Corrupt, message));
@@ -458,8 +679,9 @@ fn download_object(
     storage: &dyn Storage,
     cache: &Cache,
     key: &ObjectKey,
-    origin: &str,
+    storage_name: &str,
 ) -> Result<u64, (FailureKind, String)> {
+    let origin = stored_at(key, storage_name);
     enum Step {
         Open(storage::Error),
         Insert(cache::Error),
@@ -467,7 +689,7 @@ fn download_object(
     let attempt = || -> Result<u64, Step> {
         let mut reader = storage.open(key).map_err(Step::Open)?;
         cache
-            .insert_reader(key, &mut reader, origin)
+            .insert_reader(key, &mut reader, &origin)
             .map_err(Step::Insert)
     };
     let is_retryable = |step: &Step| match step {
@@ -514,6 +736,7 @@ fn classify_put_error(error: &storage::Error) -> FailureKind {
 fn classify_open_error(error: &storage::Error) -> FailureKind {
     match error {
         storage::Error::NotFound { .. } => FailureKind::MissingInStorage,
+        storage::Error::Damaged { .. } => FailureKind::Corrupt,
         _ => FailureKind::Io,
     }
 }
@@ -581,6 +804,7 @@ struct Recorder {
     transferred: Vec<ObjectKey>,
     bytes: u64,
     already_present: usize,
+    replaced: Vec<ObjectKey>,
     failed: HashMap<ObjectKey, Failure>,
     failed_order: Vec<ObjectKey>,
 }
@@ -614,6 +838,7 @@ impl Recorder {
             transferred: self.transferred,
             bytes: self.bytes,
             already_present: self.already_present,
+            replaced: self.replaced,
             failed,
         }
     }

@@ -114,13 +114,17 @@ fn materialise(
             path: output.path.clone(),
             key: output.key,
             isexec: output.isexec,
+            size: output.size.filter(|_| !output.key.id.is_dir()),
         });
     }
 
     let mut outcome = Outcome::default();
     let needed = share::incomplete(project.cache(), &needed);
     if options.fetch && !needed.is_empty() {
-        let transfer_options = transfer::Options { jobs: options.jobs };
+        let transfer_options = transfer::Options {
+            jobs: options.jobs,
+            ..Default::default()
+        };
         let download = share::transfer(
             project,
             &needed,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use exp_lib::{transfer, workspace};
+use exp_lib::{checkout, transfer, workspace};
 
 use super::{exit_code, open_project, print_limited, report_transfer, Global};
 use crate::output::Bar;
@@ -36,7 +36,15 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         jobs: args.jobs.unwrap_or_else(transfer::default_jobs),
     };
     let bar = Bar::new(!global.quiet);
-    let outcome = workspace::checkout(&project, commit, &options, &bar)?;
+    let outcome = match workspace::checkout(&project, commit, &options, &bar) {
+        Err(workspace::Error::Checkout(error @ checkout::Error::DamagedObject { .. })) => {
+            return super::fail(
+                &error.to_string(),
+                &["run `git exp checkout` again to download a good copy from storage"],
+            );
+        }
+        outcome => outcome?,
+    };
     let root = project.root().map(PathBuf::from).unwrap_or_default();
 
     let mut failed = false;

@@ -41,6 +41,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let options = transfer::Options {
         jobs: args.jobs.unwrap_or_else(transfer::default_jobs),
+        ..Default::default()
     };
     let bar = Bar::new(!global.quiet);
     let outcome = share::transfer(

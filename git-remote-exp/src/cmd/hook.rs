@@ -115,7 +115,10 @@ fn pre_push(global: &Global, remote: &str, url: &str) -> anyhow::Result<ExitCode
     }
     let pushed = pre_push::parse_input(&input)?;
 
-    let options = transfer::Options { jobs: jobs() };
+    let options = transfer::Options {
+        jobs: jobs(),
+        ..Default::default()
+    };
     let bar = Bar::new(!global.quiet);
     let open_project = || {
         let head = repo.head_commit().ok().flatten();
@@ -208,7 +211,10 @@ fn reference_transaction(global: &Global, state: &str) {
     let result = open_repository().and_then(|repo| {
         let head = repo.head_commit().ok().flatten();
         let project = Project::open(repo, head)?;
-        let options = transfer::Options { jobs: jobs() };
+        let options = transfer::Options {
+            jobs: jobs(),
+            ..Default::default()
+        };
         let bar = Bar::new(!global.quiet);
         Ok(reference_transaction::download(
             &project,

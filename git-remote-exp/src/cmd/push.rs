@@ -19,6 +19,10 @@ use crate::output::Bar;
 /// Without names, pushes the experiments of HEAD's baseline (widen with --rev, -n, -A).
 /// The objects uploaded are those of the outputs in the experiment's own commits, from its
 /// baseline (excluded) to its tip. A ref whose data could not be stored is not pushed.
+///
+/// An object counts as stored when storage has a file of the right size under its name;
+/// one of another size is uploaded again. --verify also downloads and hashes every stored
+/// object, and uploads the cache's copy over each corrupt one.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Git remote name or URL to push to.
@@ -39,6 +43,9 @@ pub struct Args {
     /// Number of concurrent uploads [default: 4 x CPU cores].
     #[arg(short, long)]
     pub jobs: Option<usize>,
+    /// Download and hash each object already in storage; replace corrupt ones.
+    #[arg(long, conflicts_with = "no_cache")]
+    pub verify: bool,
 }
 
 /// Runs `git exp push`.
@@ -78,6 +85,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         upload: !args.no_cache,
         storage: args.storage.clone(),
         jobs: jobs(args.jobs),
+        verify: args.verify,
         git_progress: !global.quiet && std::io::stderr().is_terminal(),
     };
     if global.verbose > 0 {
@@ -139,6 +147,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
 
     if let Some(upload) = &outcome.upload {
         print_transfer_summary(global, "uploaded", upload, elapsed);
+        print_replaced(global, upload);
         failed |= print_transfer_failures(upload);
     }
     if args.no_cache && !global.quiet {
@@ -147,4 +156,23 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(super::exit_code(failed))
+}
+
+/// Prints, per storage, which corrupt stored objects `--verify` replaced.
+fn print_replaced(global: &Global, upload: &exp_lib::share::Outcome) {
+    if global.quiet {
+        return;
+    }
+    let mut by_storage: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (key, (_, storage)) in &upload.replaced {
+        by_storage.entry(storage).or_default().push(key.to_string());
+    }
+    for (storage, ids) in by_storage {
+        let objects = if ids.len() == 1 { "object" } else { "objects" };
+        println!(
+            "replaced {} corrupt {objects} in storage '{storage}': {}",
+            ids.len(),
+            ids.join(", ")
+        );
+    }
 }

@@ -1,4 +1,5 @@
 use std::cell::RefCell;
+use std::fs;
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 

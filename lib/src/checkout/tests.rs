@@ -73,6 +73,7 @@ fn item(path: &str, key: ObjectKey, isexec: bool) -> Item {
         path: path.to_owned(),
         key,
         isexec,
+        size: None,
     }
 }
 

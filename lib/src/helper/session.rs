@@ -362,7 +362,10 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
         };
 
         if !self.options.dry_run {
-            let options = transfer::Options { jobs: self.jobs };
+            let options = transfer::Options {
+                jobs: self.jobs,
+                ..Default::default()
+            };
             let progress = self.progress();
             let outcome = {
                 let project = self.project(None)?;
@@ -483,7 +486,10 @@ impl<'p, W: Write, E: Write> Session<'p, W, E> {
 
         let outcome = match self.collect_fetched(&exps) {
             Ok(Some((set, count))) => {
-                let options = transfer::Options { jobs: self.jobs };
+                let options = transfer::Options {
+                    jobs: self.jobs,
+                    ..Default::default()
+                };
                 let progress = self.progress();
                 let outcome = match self.project(None) {
                     Ok(project) => share::transfer(

@@ -201,10 +201,12 @@ impl CloudStorage {
     }
 
     /// Sends a verified in-memory payload to its final name, directly or through a
-    /// temporary name.
-    fn put_single(&self, key: &ObjectKey, payload: PutPayload) -> Result<(), Error> {
+    /// temporary name. A direct upload always writes over a stored object. The copy from a
+    /// temporary name writes over one only with `replace`, or when its size differs.
+    fn put_single(&self, key: &ObjectKey, payload: PutPayload, replace: bool) -> Result<(), Error> {
         let store = &self.config.store;
         let target = self.object_path(key);
+        let size = payload.content_length() as u64;
 
         match self.config.publish {
             Publish::Direct => {
@@ -240,9 +242,20 @@ impl CloudStorage {
                             .unwrap_or_else(|p| p.into_inner())
                             .insert(collection);
                     }
+                    if replace {
+                        return store.copy(&temp, &target).await;
+                    }
                     match store.copy_if_not_exists(&temp, &target).await {
-                        Ok(()) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
-                        Err(error) => Err(error),
+                        Err(object_store::Error::AlreadyExists { .. }) => {
+                            // A stored copy of another size, such as a truncated one, is
+                            // written over; one of the same size is kept.
+                            if store.head(&target).await?.size == size {
+                                Ok(())
+                            } else {
+                                store.copy(&temp, &target).await
+                            }
+                        }
+                        outcome => outcome,
                     }
                 });
                 // The temporary object goes away whether or not the copy worked.
@@ -379,6 +392,19 @@ impl Storage for CloudStorage {
     }
 
     fn put(&self, key: &ObjectKey, source: &FsPath) -> Result<u64, Error> {
+        self.upload(key, source, false)
+    }
+
+    fn replace(&self, key: &ObjectKey, source: &FsPath) -> Result<u64, Error> {
+        self.upload(key, source, true)
+    }
+}
+
+impl CloudStorage {
+    /// Uploads `source` as `key`, in one request or in parts; see [`CloudStorage::put_single`]
+    /// for when a stored object is written over. A completed multipart upload always
+    /// replaces the stored object.
+    fn upload(&self, key: &ObjectKey, source: &FsPath, replace: bool) -> Result<u64, Error> {
         let mut file = File::open(source).map_err(|e| self.read_source(key, source, e))?;
         let size = file
             .metadata()
@@ -390,9 +416,9 @@ impl Storage for CloudStorage {
             self.put_multipart(key, source, &mut file)?;
         } else {
             let payload = self.read_verified(key, source, &mut file)?;
-            self.put_single(key, payload)?;
+            self.put_single(key, payload, replace)?;
         }
-        tracing::debug!(object = %key, size, storage = %self.config.location, "stored object");
+        tracing::debug!(object = %key, size, replace, storage = %self.config.location, "stored object");
         Ok(size)
     }
 }

@@ -67,6 +67,19 @@ pub enum Error {
         /// The storage's location, without credentials.
         storage: String,
     },
+    /// What a local storage holds under the object's name is not a readable file of the
+    /// right size.
+    #[error("object {key} at {path} in storage {storage} {defect}")]
+    Damaged {
+        /// The object.
+        key: ObjectKey,
+        /// The storage's location.
+        storage: String,
+        /// The object's path.
+        path: PathBuf,
+        /// What is wrong with it.
+        defect: crate::cache::Defect,
+    },
     /// The local file offered for upload does not hash to the object's id, so nothing was stored.
     #[error("object {key} read from {path} is corrupt (its content hashes to {actual}), so it was not uploaded to storage {storage}")]
     Corrupt {
@@ -223,6 +236,7 @@ impl Error {
     pub fn key(&self) -> &ObjectKey {
         match self {
             Error::NotFound { key, .. }
+            | Error::Damaged { key, .. }
             | Error::Corrupt { key, .. }
             | Error::ReadSource { key, .. }
             | Error::PermissionDenied { key, .. }
@@ -242,9 +256,10 @@ impl Error {
                 io::ErrorKind::Interrupted | io::ErrorKind::TimedOut
             ),
             Error::Backend { retryable, .. } => *retryable,
-            Error::NotFound { .. } | Error::Corrupt { .. } | Error::PermissionDenied { .. } => {
-                false
-            }
+            Error::NotFound { .. }
+            | Error::Damaged { .. }
+            | Error::Corrupt { .. }
+            | Error::PermissionDenied { .. } => false,
         }
     }
 }
@@ -282,9 +297,25 @@ pub trait Storage: Send + Sync {
     /// Uploads the file at `source` as object `key` and returns its size.
     ///
     /// Implementations must verify that the bytes hash to the id and must never expose a
-    /// partial or mismatching object under the final name. An object already present is
-    /// not rewritten.
+    /// partial or mismatching object under the final name. An object already stored with
+    /// the size of `source` may be kept without rewriting it; one of another size, such as
+    /// a truncated copy, is written over.
     fn put(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error>;
+
+    /// Uploads like [`Storage::put`], but always writes over what the storage holds under
+    /// the key, for a stored copy found corrupt. A storage that cannot write over an
+    /// existing object removes it first.
+    fn replace(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error>;
+
+    /// Removes the temporary files that killed uploads left, older than an hour, from the
+    /// shard folders of `keys`, and returns how many were removed.
+    ///
+    /// Only storages on a filesystem the process can list cheaply have this to do; the
+    /// default removes nothing.
+    fn remove_stale_temp_files(&self, keys: &[ObjectKey]) -> usize {
+        let _ = keys;
+        0
+    }
 }
 
 /// Checks each key with `storage.contains` on up to `jobs` threads; stops at the first error.

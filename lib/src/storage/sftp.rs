@@ -506,6 +506,21 @@ impl Storage for SftpStorage {
     }
 
     fn put(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error> {
+        self.upload(key, source, false)
+    }
+
+    fn replace(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error> {
+        self.upload(key, source, true)
+    }
+}
+
+impl SftpStorage {
+    /// Writes `source` to a temporary name and renames it onto the object's name.
+    ///
+    /// With the posix-rename extension the rename writes over a stored object. Without it,
+    /// the rename fails when the object exists: a stored copy of the same size is then
+    /// kept, unless `replace`, and any other is removed before renaming again.
+    fn upload(&self, key: &ObjectKey, source: &Path, replace: bool) -> Result<u64, Error> {
         let target = self.object_path(key);
         let (dir, name) = target.rsplit_once('/').unwrap_or(("", target.as_str()));
         self.create_dirs(key, dir)?;
@@ -521,14 +536,23 @@ impl Storage for SftpStorage {
 
         let mut fs = self.session(Operation::Upload, key)?.fs();
         if let Err(error) = self.run(Operation::Upload, key, fs.rename(&temp, &target)) {
-            // Without the posix-rename extension, renaming onto an existing file fails; an
-            // object already there has the same content.
-            self.remove_quietly(&temp);
-            if self.stat(key)?.is_none() {
+            let outcome = match self.stat(key) {
+                Ok(None) => Err(error),
+                Ok(Some(stored)) if stored == size && !replace => {
+                    self.remove_quietly(&temp);
+                    Ok(())
+                }
+                Ok(Some(_)) => self
+                    .run(Operation::Upload, key, fs.remove_file(&target))
+                    .and_then(|()| self.run(Operation::Upload, key, fs.rename(&temp, &target))),
+                Err(stat_error) => Err(stat_error),
+            };
+            if let Err(error) = outcome {
+                self.remove_quietly(&temp);
                 return Err(error);
             }
         }
-        tracing::debug!(object = %key, size, storage = %self.location, "stored object");
+        tracing::debug!(object = %key, size, replace, storage = %self.location, "stored object");
         Ok(size)
     }
 }

@@ -279,6 +279,9 @@ impl Storage for FailingCheck {
     fn put(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error> {
         self.inner.put(key, source)
     }
+    fn replace(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error> {
+        self.inner.replace(key, source)
+    }
 }
 
 #[test]

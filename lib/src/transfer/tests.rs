@@ -21,7 +21,10 @@ fn main_roots() -> Vec<ObjectKey> {
 }
 
 fn options(jobs: usize) -> Options {
-    Options { jobs }
+    Options {
+        jobs,
+        ..Options::default()
+    }
 }
 
 /// Unpacks the seed project and returns its cache, which DVC filled and nothing was pushed from.
@@ -55,6 +58,7 @@ fn corrupt_object(root: &Path, key: &ObjectKey) {
 struct Instrumented {
     inner: LocalStorage,
     puts: Mutex<Vec<ObjectKey>>,
+    replaces: Mutex<Vec<ObjectKey>>,
     failing_puts: HashSet<ObjectKey>,
     transient_failures: AtomicU64,
     opens: AtomicU64,
@@ -68,6 +72,7 @@ impl Instrumented {
         Instrumented {
             inner: LocalStorage::new(root),
             puts: Mutex::new(Vec::new()),
+            replaces: Mutex::new(Vec::new()),
             failing_puts: HashSet::new(),
             transient_failures: AtomicU64::new(0),
             opens: AtomicU64::new(0),
@@ -130,6 +135,12 @@ impl Storage for Instrumented {
         }
         let size = self.inner.put(key, source)?;
         self.puts.lock().expect("lock").push(*key);
+        Ok(size)
+    }
+
+    fn replace(&self, key: &ObjectKey, source: &Path) -> Result<u64, storage::Error> {
+        let size = self.inner.replace(key, source)?;
+        self.replaces.lock().expect("lock").push(*key);
         Ok(size)
     }
 }
@@ -469,6 +480,9 @@ impl Storage for Unreachable {
             storage: self.describe(),
         })
     }
+    fn replace(&self, key: &ObjectKey, source: &Path) -> Result<u64, storage::Error> {
+        self.put(key, source)
+    }
 }
 
 #[test]
@@ -580,7 +594,8 @@ fn download_rejects_corrupt_member() {
     assert_eq!(
         weights.message,
         format!(
-            "object {WEIGHTS} from storage {} is corrupt: its content hashes to {}",
+            "object {WEIGHTS} from {} in storage {} is corrupt: its content hashes to {}",
+            key(WEIGHTS).layout_path(),
             storage_root.display(),
             hex::encode(md5_key(&corrupt_bytes).id.digest())
         )
@@ -602,7 +617,8 @@ fn download_rejects_corrupt_manifest() {
 
     assert_eq!(failures(&report), vec![(key(MODEL), FailureKind::Corrupt)]);
     assert!(report.failed[0].message.starts_with(&format!(
-        "object {MODEL} from storage {} is corrupt",
+        "object {MODEL} from {} in storage {} is corrupt",
+        key(MODEL).layout_path(),
         storage_root.display()
     )));
     assert_eq!(report.transferred.len(), 0);
