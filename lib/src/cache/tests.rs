@@ -420,3 +420,127 @@ fn read_error_is_retryable_only_when_transient() {
     };
     assert!(!corrupt.is_retryable());
 }
+
+#[test]
+fn inspect_finds_each_kind_of_damage_without_reading() {
+    let (_dir, cache) = new_cache();
+    let hello = key("b1946ac92492d2347c6235b4d2611184");
+    assert_eq!(cache.inspect(&hello, Some(6)), Ok(None));
+    cache
+        .insert_reader(&hello, &mut &b"hello\n"[..], "test")
+        .expect("insert");
+    assert_eq!(cache.inspect(&hello, Some(6)), Ok(Some(6)));
+    assert_eq!(cache.inspect(&hello, None), Ok(Some(6)));
+    assert_eq!(
+        cache.inspect(&hello, Some(7)),
+        Err(Defect::WrongSize {
+            size: 6,
+            expected: 7
+        })
+    );
+
+    let path = cache.object_path(&hello);
+    fs::remove_file(&path).expect("remove");
+    fs::create_dir(&path).expect("directory");
+    assert_eq!(
+        cache.inspect(&hello, None),
+        Err(Defect::NotAFile {
+            kind: "a directory"
+        })
+    );
+    fs::remove_dir(&path).expect("remove directory");
+
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    assert_eq!(
+        cache.inspect(&hello, None),
+        Err(Defect::NotAFile { kind: "a FIFO" })
+    );
+    fs::remove_file(&path).expect("remove fifo");
+
+    std::os::unix::fs::symlink(cache.root().join("nowhere"), &path).expect("symlink");
+    let defect = cache.inspect(&hello, None).expect_err("dangling link");
+    assert_eq!(
+        defect.to_string(),
+        "cannot be read: it is a symbolic link to a file that does not exist"
+    );
+    let error = cache.verify(&hello).expect_err("dangling link");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "object {hello} at {} in the cache cannot be read: it is a symbolic link to a file that does not exist",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn move_aside_keeps_the_damaged_bytes_under_a_hidden_name() {
+    let (_dir, cache) = new_cache();
+    let hello = key("b1946ac92492d2347c6235b4d2611184");
+    cache
+        .insert_reader(&hello, &mut &b"hello\n"[..], "test")
+        .expect("insert");
+    let first = cache.move_aside(&hello).expect("move aside");
+    cache
+        .insert_reader(&hello, &mut &b"hello\n"[..], "test")
+        .expect("insert again");
+    let second = cache.move_aside(&hello).expect("move aside again");
+
+    assert_ne!(first, second);
+    for aside in [&first, &second] {
+        let name = aside
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with(".946ac92492d2347c6235b4d2611184."),
+            "{name}"
+        );
+        assert!(name.ends_with(".corrupt"), "{name}");
+        assert_eq!(fs::read(aside).expect("read"), b"hello\n");
+    }
+    assert_eq!(cache.inspect(&hello, None), Ok(None));
+}
+
+#[test]
+fn stale_temporary_files_are_removed_and_live_ones_kept() {
+    let (_dir, cache) = new_cache();
+    let hello = key("b1946ac92492d2347c6235b4d2611184");
+    cache
+        .insert_reader(&hello, &mut &b"hello\n"[..], "test")
+        .expect("insert");
+    let fan_out = cache
+        .object_path(&hello)
+        .parent()
+        .expect("fan-out")
+        .to_path_buf();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for name in [".stale.tmp", ".live.tmp", ".old.corrupt", "old-visible.tmp"] {
+        let file = fs::File::create(fan_out.join(name)).expect("create");
+        if name != ".live.tmp" {
+            file.set_modified(two_hours_ago).expect("mtime");
+        }
+    }
+
+    assert_eq!(cache.remove_stale_temp_files([&hello]), 1);
+
+    let mut left: Vec<String> = fs::read_dir(&fan_out)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        vec![
+            ".live.tmp",
+            ".old.corrupt",
+            "946ac92492d2347c6235b4d2611184",
+            "old-visible.tmp"
+        ]
+    );
+}

@@ -725,3 +725,134 @@ fn corrupt_manifest_is_an_error() {
     );
     assert!(!s.path("data").exists());
 }
+
+/// Replaces the cache file of `object` with `bytes`, keeping its name.
+fn overwrite_object(s: &Setup, object: &ObjectKey, bytes: &[u8]) {
+    let path = s.cache.object_path(object);
+    fs::remove_file(&path).expect("remove object");
+    fs::write(&path, bytes).expect("write object");
+}
+
+/// Returns the hidden `.corrupt` entries in the fan-out folder of `object`.
+fn set_aside(s: &Setup, object: &ObjectKey) -> Vec<PathBuf> {
+    let dir = s
+        .cache
+        .object_path(object)
+        .parent()
+        .expect("fan-out")
+        .to_path_buf();
+    fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".corrupt"))
+        .collect()
+}
+
+#[test]
+fn corrupt_copy_is_never_renamed_into_place() {
+    let s = setup();
+    let old = s.insert(b"old version\n");
+    let new = s.insert(b"new version\n");
+    s.run(&[item("out.txt", old, false)], &[LinkType::Copy], false)
+        .expect("first checkout");
+    overwrite_object(&s, &new, b"new versioN\n");
+
+    let error = s
+        .run(&[item("out.txt", new, false)], &[LinkType::Copy], false)
+        .expect_err("corrupt");
+
+    let Error::DamagedObject {
+        key: k,
+        object,
+        target,
+        problem,
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*k, new);
+    assert_eq!(*object, s.cache.object_path(&new));
+    assert_eq!(*target, s.path("out.txt"));
+    let actual = md5_key(b"new versioN\n").id.hex();
+    assert!(
+        problem.starts_with(&format!(
+            "is corrupt: its content hashes to {actual} (moved to "
+        )),
+        "{problem}"
+    );
+    assert_eq!(fs::read(s.path("out.txt")).expect("read"), b"old version\n");
+    assert_eq!(list_files(&s.workspace), vec!["out.txt".to_owned()]);
+    let aside = set_aside(&s, &new);
+    assert_eq!(aside.len(), 1);
+    assert_eq!(fs::read(&aside[0]).expect("read aside"), b"new versioN\n");
+    assert!(!s.cache.object_path(&new).exists());
+}
+
+#[test]
+fn object_of_another_size_is_refused_even_for_links() {
+    for link_type in [
+        LinkType::Hardlink,
+        LinkType::Symlink,
+        LinkType::Reflink,
+        LinkType::Copy,
+    ] {
+        let s = setup();
+        let object = s.insert(b"twelve bytes");
+        overwrite_object(&s, &object, b"twelve");
+        let mut output = item("out.txt", object, false);
+        output.size = Some(12);
+
+        let error = s
+            .run(&[output], &[link_type], false)
+            .expect_err("wrong size");
+
+        let Error::DamagedObject { problem, .. } = &error else {
+            panic!("{link_type}: {error:?}");
+        };
+        assert!(
+            problem.starts_with("has 6 bytes where 12 are expected (moved to "),
+            "{problem}"
+        );
+        assert!(!s.path("out.txt").exists(), "{link_type}");
+    }
+}
+
+#[test]
+fn fifo_in_the_cache_is_refused_without_reading_it() {
+    let s = setup();
+    let object = s.insert(b"data\n");
+    let path = s.cache.object_path(&object);
+    fs::remove_file(&path).expect("remove object");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+
+    let error = s
+        .run(&[item("out.txt", object, false)], &[LinkType::Copy], false)
+        .expect_err("fifo");
+
+    let Error::DamagedObject { problem, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(
+        problem.starts_with("is a FIFO, not a file (moved to "),
+        "{problem}"
+    );
+    assert!(!s.path("out.txt").exists());
+}
+
+#[test]
+fn corrupt_member_stops_the_directory_without_a_partial_file() {
+    let s = setup();
+    let dir_key = s.insert_dir(&[("a.txt", b"a\n"), ("b.txt", b"b\n")]);
+    overwrite_object(&s, &md5_key(b"b\n"), b"B\n");
+
+    let error = s
+        .run(&[item("data", dir_key, false)], &[LinkType::Copy], false)
+        .expect_err("corrupt member");
+
+    assert!(matches!(error, Error::DamagedObject { .. }), "{error:?}");
+    assert_eq!(list_files(&s.workspace), vec!["data/a.txt".to_owned()]);
+}

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use super::*;
 use crate::test_support::{key, list_files, make_read_only, md5_key, mode, unpack_fixture};
@@ -346,4 +346,77 @@ fn put_leaves_no_temporary_file_on_failure() {
     let fan_out = fan_out.parent().expect("parent");
     assert_eq!(fs::read_dir(fan_out).expect("list").count(), 0);
     assert_eq!(mode(fan_out) & 0o700, 0o700);
+}
+
+#[test]
+fn put_writes_over_a_stored_copy_of_another_size() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path().join("remote");
+    let storage = LocalStorage::new(root.clone());
+    let object = root.join(HELLO_PATH);
+    fs::create_dir_all(object.parent().expect("parent")).expect("fan-out");
+    fs::write(&object, b"hel").expect("truncated copy");
+    fs::set_permissions(&object, fs::Permissions::from_mode(0o444)).expect("chmod");
+    let source = source_file(dir.path(), "foo.txt", b"hello\n");
+
+    let mut sizes = HashMap::new();
+    sizes.insert(key(HELLO), 6);
+    assert_eq!(
+        storage.missing(&[key(HELLO)], &sizes, 1).expect("missing"),
+        vec![key(HELLO)]
+    );
+    assert_eq!(storage.put(&key(HELLO), &source).expect("put"), 6);
+
+    assert_eq!(fs::read(&object).expect("read"), b"hello\n");
+    assert_eq!(mode(&object), 0o444);
+    assert!(storage
+        .missing(&[key(HELLO)], &sizes, 1)
+        .expect("missing")
+        .is_empty());
+}
+
+#[test]
+fn replace_writes_over_a_read_only_object_and_moves_a_directory_aside() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path().join("remote");
+    let storage = LocalStorage::new(root.clone());
+    let object = root.join(HELLO_PATH);
+    fs::create_dir_all(object.parent().expect("parent")).expect("fan-out");
+    fs::write(&object, b"jello\n").expect("corrupt copy");
+    fs::set_permissions(&object, fs::Permissions::from_mode(0o444)).expect("chmod");
+    let source = source_file(dir.path(), "foo.txt", b"hello\n");
+
+    // put keeps a stored file of the right size; replace does not.
+    storage.put(&key(HELLO), &source).expect("put");
+    assert_eq!(fs::read(&object).expect("read"), b"jello\n");
+    storage.replace(&key(HELLO), &source).expect("replace");
+    assert_eq!(fs::read(&object).expect("read"), b"hello\n");
+    assert_eq!(mode(&object), 0o444);
+
+    fs::remove_file(&object).expect("remove");
+    fs::create_dir(&object).expect("directory");
+    fs::write(object.join("inside"), b"kept").expect("file inside");
+    let error = match storage.open(&key(HELLO)) {
+        Err(error) => error,
+        Ok(_) => panic!("a directory opened as an object"),
+    };
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "object {HELLO} at {} in storage {} is a directory, not a file",
+            object.display(),
+            root.display()
+        )
+    );
+    storage
+        .replace(&key(HELLO), &source)
+        .expect("replace a directory");
+    assert_eq!(fs::read(&object).expect("read"), b"hello\n");
+    let aside: Vec<PathBuf> = fs::read_dir(object.parent().expect("fan-out"))
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".corrupt"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(fs::read(aside[0].join("inside")).expect("read"), b"kept");
 }

@@ -705,3 +705,146 @@ fn default_jobs_is_four_per_cpu() {
     assert_eq!(default_jobs(), 4 * cpus);
     assert_eq!(Options::default().jobs, 4 * cpus);
 }
+
+#[test]
+fn upload_with_verify_replaces_a_corrupt_stored_object() {
+    let (fixture, cache) = seed_cache();
+    let storage_root = fixture.path().join("storage-out");
+    let storage = Instrumented::new(storage_root.clone());
+    let roots = vec![key(MODEL), key(PREDICTIONS)];
+    assert!(upload(&cache, &storage, &roots, &options(4), &Silent).is_success());
+    corrupt_object(&storage_root, &key(WEIGHTS));
+    corrupt_object(&storage_root, &key(MODEL));
+
+    // Without verify, a stored file of the right size counts as there.
+    let report = upload(&cache, &storage, &roots, &options(4), &Silent);
+    assert!(report.is_success());
+    assert!(report.transferred.is_empty());
+    assert!(storage.replaces.lock().expect("lock").is_empty());
+
+    let verify = Options {
+        verify: true,
+        ..options(4)
+    };
+    let progress = Recorded::default();
+    let report = upload(&cache, &storage, &roots, &verify, &progress);
+
+    assert!(report.is_success(), "{:?}", report.failed);
+    // Members first, the manifest last.
+    assert_eq!(report.replaced, vec![key(WEIGHTS), key(MODEL)]);
+    assert_eq!(report.transferred, vec![key(WEIGHTS), key(MODEL)]);
+    assert_eq!(report.already_present, 4);
+    assert_eq!(
+        *storage.replaces.lock().expect("lock"),
+        vec![key(WEIGHTS), key(MODEL)]
+    );
+    for rel in list_files(&storage_root) {
+        let object = key(&rel.trim_start_matches("files/md5/").replace('/', ""));
+        assert_eq!(
+            Cache::new(storage_root.clone()).verify(&object).is_ok(),
+            true,
+            "{rel}"
+        );
+        assert_eq!(mode(&storage_root.join(&rel)), 0o444, "{rel}");
+    }
+    assert_eq!(
+        progress.begins.lock().expect("lock")[0],
+        ("verify".to_owned(), 6, 0)
+    );
+
+    let again = upload(&cache, &storage, &roots, &verify, &Silent);
+    assert!(again.replaced.is_empty());
+}
+
+#[test]
+fn upload_with_verify_fails_when_the_cache_copy_is_corrupt_too() {
+    let (fixture, cache) = seed_cache();
+    let storage_root = fixture.path().join("storage-out");
+    let storage = LocalStorage::new(storage_root.clone());
+    let roots = vec![key(PREDICTIONS)];
+    assert!(upload(&cache, &storage, &roots, &options(1), &Silent).is_success());
+    corrupt_object(&storage_root, &key(PREDICTIONS));
+    corrupt_object(cache.root(), &key(PREDICTIONS));
+    let stored = fs::read(key(PREDICTIONS).path_under(&storage_root)).expect("read");
+
+    let verify = Options {
+        verify: true,
+        ..options(1)
+    };
+    let report = upload(&cache, &storage, &roots, &verify, &Silent);
+
+    assert_eq!(
+        failures(&report),
+        vec![(key(PREDICTIONS), FailureKind::Corrupt)]
+    );
+    assert!(report.replaced.is_empty());
+    assert_eq!(
+        fs::read(key(PREDICTIONS).path_under(&storage_root)).expect("read"),
+        stored
+    );
+}
+
+#[test]
+fn download_moves_a_damaged_cached_object_aside_and_fetches_it_again() {
+    let (fixture, storage_root) = pushed_storage();
+    let cache = Cache::new(fixture.path().join("cache-out"));
+    let storage = LocalStorage::new(storage_root);
+    assert!(download(
+        &storage,
+        &cache,
+        &[key(PREDICTIONS), key(MODEL)],
+        &options(2),
+        &Silent
+    )
+    .is_success());
+    let predictions = cache.object_path(&key(PREDICTIONS));
+    fs::remove_file(&predictions).expect("remove");
+    fs::write(&predictions, b"cut").expect("truncated copy");
+    let weights = cache.object_path(&key(WEIGHTS));
+    fs::remove_file(&weights).expect("remove");
+    fs::create_dir(&weights).expect("directory");
+
+    // Without the recorded size, a truncated regular file looks fine; the directory does not.
+    let report = download(
+        &storage,
+        &cache,
+        &[key(PREDICTIONS), key(MODEL)],
+        &options(2),
+        &Silent,
+    );
+    assert!(report.is_success(), "{:?}", report.failed);
+    assert_eq!(report.transferred, vec![key(WEIGHTS)]);
+
+    let sized = Options {
+        sizes: [(key(PREDICTIONS), 240)].into_iter().collect(),
+        ..options(2)
+    };
+    let report = download(
+        &storage,
+        &cache,
+        &[key(PREDICTIONS), key(MODEL)],
+        &sized,
+        &Silent,
+    );
+    assert!(report.is_success(), "{:?}", report.failed);
+    assert_eq!(report.transferred, vec![key(PREDICTIONS)]);
+    assert_eq!(cache.verify(&key(PREDICTIONS)).expect("verify"), 240);
+    assert!(cache.verify(&key(WEIGHTS)).is_ok());
+
+    let aside: Vec<String> = list_files(cache.root())
+        .into_iter()
+        .filter(|rel| rel.ends_with(".corrupt") || rel.contains(".corrupt/"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(
+        aside[0].starts_with("files/md5/57/.b49df475d0aab720d8806bffe9811c."),
+        "{aside:?}"
+    );
+    let weights_aside: Vec<PathBuf> = fs::read_dir(weights.parent().expect("fan-out"))
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".corrupt"))
+        .collect();
+    assert_eq!(weights_aside.len(), 1);
+    assert!(weights_aside[0].is_dir());
+}
