@@ -459,6 +459,31 @@ pub fn azurite_blobs(port: u16) -> Vec<String> {
         .collect()
 }
 
+/// Uploads `bytes` as the blob `name` of the Azurite container, bypassing every check, as a
+/// damaged disk or a broken client would leave it.
+pub fn azurite_put_blob(port: u16, name: &str, bytes: &[u8]) {
+    use std::io::Write as _;
+    let mut child = azure_script(port, "put")
+        .arg(name)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("send the blob");
+    let output = child.wait_with_output().expect("wait for python3");
+    assert!(
+        output.status.success(),
+        "uploading the azurite blob: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn azure_script(port: u16, action: &str) -> Command {
     let mut command = Command::new("python3");
     command.arg("-c").arg(AZURE_SCRIPT).args([
@@ -506,14 +531,23 @@ pub fn raw_request(port: u16, request: &str) -> String {
     response.lines().next().unwrap_or_default().to_owned()
 }
 
-/// Creates or lists the container with a SharedKey-signed request, using only Python's
-/// standard library.
+/// Creates or lists the container, or puts a blob read from standard input, with a
+/// SharedKey-signed request, using only Python's standard library.
 const AZURE_SCRIPT: &str = r#"
 import base64, hmac, hashlib, sys, urllib.request, re
 from email.utils import formatdate
 action, port, account, key, container = sys.argv[1:6]
 key = base64.b64decode(key)
 d, v = formatdate(usegmt=True), "2021-08-06"
+if action == "put":
+    blob, data = sys.argv[6], sys.stdin.buffer.read()
+    sts = f"PUT\n\n\n{len(data)}\n\napplication/octet-stream\n\n\n\n\n\n\n" + f"x-ms-blob-type:BlockBlob\nx-ms-date:{d}\nx-ms-version:{v}\n/{account}/{account}/{container}/{blob}"
+    sig = base64.b64encode(hmac.new(key, sts.encode(), hashlib.sha256).digest()).decode()
+    headers = {"x-ms-date": d, "x-ms-version": v, "x-ms-blob-type": "BlockBlob", "Content-Type": "application/octet-stream",
+               "Content-Length": str(len(data)), "Authorization": f"SharedKey {account}:{sig}"}
+    r = urllib.request.Request(f"http://127.0.0.1:{port}/{account}/{container}/{blob}", data=data, method="PUT", headers=headers)
+    urllib.request.urlopen(r).read()
+    sys.exit(0)
 if action == "create":
     method, query, canon = "PUT", "?restype=container", "\nrestype:container"
 else:

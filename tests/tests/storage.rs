@@ -923,3 +923,134 @@ fn base64_of(text: &str) -> String {
     }
     out
 }
+
+/// predictions.csv of exp-wide, in the storage layout.
+const WIDE_PREDICTIONS: (&str, &str) = (
+    "ce226cd3bf1822244370a3f2fcccbbf5",
+    "files/md5/ce/226cd3bf1822244370a3f2fcccbbf5",
+);
+
+/// Flips every byte of the file at `path`, keeping its length.
+fn flip_bytes(path: &Path) {
+    let bytes = fs::read(path).expect("read the stored object");
+    fs::remove_file(path).expect("remove the stored object");
+    fs::write(path, bytes.iter().map(|b| b ^ 0x20).collect::<Vec<u8>>())
+        .expect("write flipped bytes");
+}
+
+/// Pushes every experiment to `target`, has `corrupt` flip the bytes of exp-wide's stored
+/// predictions.csv, and checks that `git exp push --verify` writes the cache's copy over
+/// it, after which `git exp status -c --verify` finds every stored object intact.
+fn push_verify_replaces_corrupt_object(target: &Target, corrupt: impl Fn()) {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    target.configure(&sandbox, &project);
+    target.git(&sandbox, &project, &["exp", "push", "origin", "-A"]);
+    corrupt();
+    let (_, _, exp_wide) = SEED_EXPERIMENTS[2];
+    let check = ["exp", "status", "--cloud", "--verify", exp_wide];
+    let mut command = sandbox.command("git", &project);
+    command.args(check);
+    if target.ssh_reads_sandbox_home {
+        let path = format!(
+            "{}:{}",
+            sandbox.path().join("bin").display(),
+            command
+                .get_envs()
+                .find(|(k, _)| *k == "PATH")
+                .and_then(|(_, v)| v)
+                .unwrap_or_default()
+                .to_string_lossy()
+        );
+        command.env("PATH", path);
+    }
+    let output = run(&mut command);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "status found nothing: {}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output), "\tcorrupted in storage: predictions.csv\n");
+
+    let output = target.git(
+        &sandbox,
+        &project,
+        &["exp", "push", "origin", "-A", "--verify"],
+    );
+    let out = stdout(&output);
+    assert!(
+        out.contains(&format!(
+            "replaced 1 corrupt object in storage 'storage': {}",
+            WIDE_PREDICTIONS.0
+        )),
+        "push output: {out}\n{}",
+        stderr(&output)
+    );
+    target.git(&sandbox, &project, &check);
+}
+
+#[test]
+fn push_verify_replaces_corrupt_webdav_object() {
+    for server in [servers::rclone_webdav(), servers::wsgidav()] {
+        let root = server.root.join("dav/push-verify");
+        push_verify_replaces_corrupt_object(&dav_target(server, "dav/push-verify"), || {
+            flip_bytes(&root.join(WIDE_PREDICTIONS.1))
+        });
+    }
+}
+
+#[test]
+fn push_verify_replaces_corrupt_http_object() {
+    let server = servers::http_post();
+    let root = server.root.join("push-verify");
+    let target = Target::new(format!("http://127.0.0.1:{}/push-verify", server.port))
+        .option("auth", "basic")
+        .option("user", servers::DAV_USER)
+        .secret("password", servers::DAV_PASSWORD);
+    push_verify_replaces_corrupt_object(&target, || flip_bytes(&root.join(WIDE_PREDICTIONS.1)));
+}
+
+#[test]
+fn push_verify_replaces_corrupt_sftp_object() {
+    let server = servers::sshd();
+    let root = server.root.join("push-verify");
+    let mut target = Target::new(format!("ssh://root@127.0.0.1{}", root.display()))
+        .option("port", server.port.to_string())
+        .option(
+            "keyfile",
+            server.dir.join("client_key").display().to_string(),
+        );
+    target.home_files.push((
+        ".ssh/config",
+        format!(
+            "Host *\n    UserKnownHostsFile {}\n",
+            server.dir.join("known_hosts").display()
+        ),
+    ));
+    target.ssh_reads_sandbox_home = true;
+    push_verify_replaces_corrupt_object(&target, || flip_bytes(&root.join(WIDE_PREDICTIONS.1)));
+}
+
+#[test]
+fn push_verify_replaces_corrupt_azure_object() {
+    let server = servers::azurite();
+    let connection = format!(
+        "DefaultEndpointsProtocol=http;AccountName={};AccountKey={};BlobEndpoint=http://127.0.0.1:{}/{};",
+        servers::AZURE_ACCOUNT,
+        servers::AZURE_KEY,
+        server.port,
+        servers::AZURE_ACCOUNT
+    );
+    let target = Target::new(format!("azure://{}/push-verify", servers::CONTAINER))
+        .secret("connection_string", connection);
+    push_verify_replaces_corrupt_object(&target, || {
+        // 240 bytes, like the real object, so only a hash tells them apart.
+        servers::azurite_put_blob(
+            server.port,
+            &format!("push-verify/{}", WIDE_PREDICTIONS.1),
+            &[b'x'; 240],
+        );
+    });
+}
