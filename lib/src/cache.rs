@@ -183,8 +183,20 @@ impl Cache {
     /// Looks at the object's file without reading its bytes: `Ok(None)` when nothing is
     /// there, `Ok(Some(size))` for a regular file of the `expected` size (any size when
     /// `None`), and the [`Defect`] otherwise.
+    ///
+    /// A file of another size than `expected` is hashed before it counts as damaged, so a
+    /// metafile that records a wrong size never makes a good object look damaged.
     pub fn inspect(&self, key: &ObjectKey, expected: Option<u64>) -> Result<Option<u64>, Defect> {
-        atomic_write::inspect(&self.object_path(key), expected)
+        match atomic_write::inspect(&self.object_path(key), expected) {
+            Err(defect @ Defect::WrongSize { .. }) => match self.verify(key) {
+                Ok(size) => {
+                    tracing::debug!(object = %key, ?expected, size, "the object hashes right, so the recorded size is wrong");
+                    Ok(Some(size))
+                }
+                Err(_) => Err(defect),
+            },
+            found => found,
+        }
     }
 
     /// Renames whatever is at the object's path to a hidden `.NAME.RANDOM.corrupt` file in

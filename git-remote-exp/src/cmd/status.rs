@@ -15,7 +15,7 @@ use super::{fail, jobs, Global};
 /// Width DVC pads each `state:` label to.
 const STATE_WIDTH: usize = 20;
 
-/// Show which objects of revisions are missing from the cache or from storage.
+/// Show which objects of revisions are missing or corrupt in the cache or in storage.
 ///
 /// Without --cloud, lists each output whose data is not complete in the cache. With
 /// --cloud, compares the cache with storage: `new` is only in the cache, `deleted` only in
@@ -37,7 +37,7 @@ pub struct Args {
     /// Storage to compare with, instead of the default (`core.remote`).
     #[arg(short = 'r', long = "remote", value_name = "STORAGE")]
     pub storage: Option<String>,
-    /// Number of concurrent existence checks [default: 4 x CPU cores].
+    /// Number of concurrent storage requests [default: 4 x CPU cores].
     #[arg(short, long)]
     pub jobs: Option<usize>,
     /// Print the states as JSON: output path to state.

@@ -422,7 +422,7 @@ fn read_error_is_retryable_only_when_transient() {
 }
 
 #[test]
-fn inspect_finds_each_kind_of_damage_without_reading() {
+fn inspect_finds_each_kind_of_damage() {
     let (_dir, cache) = new_cache();
     let hello = key("b1946ac92492d2347c6235b4d2611184");
     assert_eq!(cache.inspect(&hello, Some(6)), Ok(None));
@@ -431,15 +431,20 @@ fn inspect_finds_each_kind_of_damage_without_reading() {
         .expect("insert");
     assert_eq!(cache.inspect(&hello, Some(6)), Ok(Some(6)));
     assert_eq!(cache.inspect(&hello, None), Ok(Some(6)));
-    assert_eq!(
-        cache.inspect(&hello, Some(7)),
-        Err(Defect::WrongSize {
-            size: 6,
-            expected: 7
-        })
-    );
+    // A good object whose recorded size is wrong is hashed, and stays good.
+    assert_eq!(cache.inspect(&hello, Some(7)), Ok(Some(6)));
 
     let path = cache.object_path(&hello);
+    fs::remove_file(&path).expect("remove");
+    fs::write(&path, b"hel").expect("truncated copy");
+    assert_eq!(
+        cache.inspect(&hello, Some(6)),
+        Err(Defect::WrongSize {
+            size: 3,
+            expected: 6
+        })
+    );
+    assert_eq!(cache.inspect(&hello, None), Ok(Some(3)));
     fs::remove_file(&path).expect("remove");
     fs::create_dir(&path).expect("directory");
     assert_eq!(
