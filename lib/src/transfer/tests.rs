@@ -740,9 +740,10 @@ fn upload_with_verify_replaces_a_corrupt_stored_object() {
     );
     for rel in list_files(&storage_root) {
         let object = key(&rel.trim_start_matches("files/md5/").replace('/', ""));
+        let size = fs::metadata(storage_root.join(&rel)).expect("stat").len();
         assert_eq!(
-            Cache::new(storage_root.clone()).verify(&object).is_ok(),
-            true,
+            Cache::new(storage_root.clone()).verify(&object).ok(),
+            Some(size),
             "{rel}"
         );
         assert_eq!(mode(&storage_root.join(&rel)), 0o444, "{rel}");
