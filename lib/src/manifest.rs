@@ -198,7 +198,7 @@ fn push_python_json_string(out: &mut String, value: &str) {
 /// Checks a relative path from a manifest or metafile before anything is written with it.
 ///
 /// Rejects empty paths, absolute paths, backslashes, NUL, empty, `.` and `..` segments,
-/// and any `.git` segment. Returns the reason on failure.
+/// and any segment that names `.git` on some file system. Returns the reason on failure.
 pub fn validate_relpath(relpath: &str) -> Result<(), &'static str> {
     if relpath.is_empty() {
         return Err("the path is empty");
@@ -217,10 +217,30 @@ pub fn validate_relpath(relpath: &str) -> Result<(), &'static str> {
             "" => return Err("the path has an empty segment"),
             "." | ".." => return Err("the path has a . or .. segment"),
             s if s.eq_ignore_ascii_case(".git") => return Err("the path has a .git segment"),
+            s if opens_as_git_dir(s) => {
+                return Err("the path has a segment that NTFS or HFS+ opens as .git")
+            }
             _ => {}
         }
     }
     Ok(())
+}
+
+/// Returns true if `segment` is a name such as `.git.`, `git~1` or `.g\u{200c}it` that NTFS
+/// or HFS+ resolve to `.git`.
+///
+/// These are the rules of Git's `core.protectNTFS` and `core.protectHFS`; Git 2.47 on Linux
+/// refuses to check out `git~1` too.
+fn opens_as_git_dir(segment: &str) -> bool {
+    let options = gix::validate::path::component::Options {
+        protect_windows: false,
+        protect_hfs: true,
+        protect_ntfs: true,
+    };
+    matches!(
+        gix::validate::path::component(segment.into(), None, options),
+        Err(gix::validate::path::component::Error::DotGitDir)
+    )
 }
 
 #[cfg(test)]
