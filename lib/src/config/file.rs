@@ -14,8 +14,14 @@ use super::{Error, Level};
 /// Indentation ConfigObj uses for keys when the file has no indented line yet.
 const DEFAULT_INDENT: &str = "    ";
 
-/// Characters that make ConfigObj quote a value when they are its first or last character.
-const EDGE_QUOTE_TRIGGERS: &[char] = &[' ', '\r', '\n', '\x0b', '\t', '\'', '"'];
+/// Returns true for a character that makes a value need quotes when it is the first or last.
+///
+/// ConfigObj quotes for space, `\t`, `\n`, `\v`, `\r` and both quote characters. Any other
+/// whitespace, such as a form feed or a no-break space, gets quotes here too, because both
+/// readers strip it from an unquoted value.
+fn needs_quotes_at_edge(c: char) -> bool {
+    c.is_whitespace() || c == '\'' || c == '"'
+}
 
 /// One parsed config file, editable and writable, with its path and level.
 #[derive(Clone)]
@@ -398,8 +404,9 @@ impl ConfigFile {
         line
     }
 
-    /// Rejects names and values that ConfigObj cannot quote, before anything is written.
-    fn check_writable(&self) -> Result<(), Error> {
+    /// Checks that every new or changed name and value can be quoted in ConfigObj's syntax,
+    /// as [`ConfigFile::save`] does before it writes anything.
+    pub fn check_writable(&self) -> Result<(), Error> {
         let unwritable = |section: &str, key: &str, reason| Error::Unwritable {
             path: self.path.clone(),
             section: section.to_owned(),
@@ -583,7 +590,13 @@ fn split_at_closing<'a>(
     text: &'a str,
     triple: &str,
 ) -> Result<(&'a str, Option<String>), &'static str> {
-    for (end, _) in text.match_indices(triple) {
+    // Candidates overlap: in `x''''` the closing quotes start at the second quote, so the
+    // value ends with a quote, as ConfigObj's non-greedy pattern reads it.
+    let candidates = text
+        .char_indices()
+        .map(|(index, _)| index)
+        .filter(|&index| text[index..].starts_with(triple));
+    for end in candidates {
         if let Ok(comment) = comment_after(&text[end + triple.len()..]) {
             return Ok((&text[..end], comment));
         }
@@ -665,13 +678,14 @@ fn quote_value(value: &str) -> Result<String, &'static str> {
     }
     let has_both_quotes = value.contains('\'') && value.contains('"');
     if has_both_quotes || value.contains('\n') {
-        // ConfigObj picks ''' unless the value contains """. Its reader takes the first
-        // closing quotes that only a comment or nothing follows, so both read back.
+        // The quotes are the triple the value does not contain, ''' when it has neither.
+        // ConfigObj 5.0.9 picks the triple the value contains, which its own reader and
+        // this one read back wrongly when the value spans lines or has `''' #` inside.
         let has_single_triple = value.contains("'''");
         let has_double_triple = value.contains("\"\"\"");
         return match (has_single_triple, has_double_triple) {
-            (_, false) => Ok(format!("'''{value}'''")),
-            (false, true) => Ok(format!("\"\"\"{value}\"\"\"")),
+            (false, _) => Ok(format!("'''{value}'''")),
+            (true, false) => Ok(format!("\"\"\"{value}\"\"\"")),
             (true, true) => Err("the value contains both ''' and \"\"\""),
         };
     }
@@ -694,8 +708,8 @@ fn quote_name(name: &str) -> Result<String, &'static str> {
 
 /// Applies ConfigObj's single-line quoting to text without a newline or both quote characters.
 fn quote_single_line(text: &str) -> String {
-    let needs_quotes = text.starts_with(EDGE_QUOTE_TRIGGERS)
-        || text.ends_with(EDGE_QUOTE_TRIGGERS)
+    let needs_quotes = text.starts_with(needs_quotes_at_edge)
+        || text.ends_with(needs_quotes_at_edge)
         || text.contains(',')
         || text.contains('#');
     if !needs_quotes {

@@ -93,8 +93,6 @@ fn values_are_quoted_like_configobj() {
         ("'s", "\"'s\""),
         ("", "\"\""),
         ("a'b\"c", "'''a'b\"c'''"),
-        ("a'''b\"", "'''a'''b\"'''"),
-        ("a\"\"\"b'", "\"\"\"a\"\"\"b'\"\"\""),
         ("x=y", "x=y"),
         ("plain value", "plain value"),
     ];
@@ -110,6 +108,29 @@ fn values_are_quoted_like_configobj() {
 }
 
 #[test]
+fn values_configobj_would_mangle_round_trip() {
+    // ConfigObj 5.0.9 would write the first four with the triple the value contains and the
+    // last two unquoted, and would not read all of them back. ConfigObj reads each line
+    // written here to the value.
+    let cases = [
+        ("a'''b\"", "\"\"\"a'''b\"\"\"\""),
+        ("a\"\"\"b'", "'''a\"\"\"b''''"),
+        ("x ''' y\nz", "\"\"\"x ''' y\nz\"\"\""),
+        ("a''' #\"b", "\"\"\"a''' #\"b\"\"\""),
+        ("form feed\u{c}", "\"form feed\u{c}\""),
+        ("\u{a0}no-break space", "\"\u{a0}no-break space\""),
+    ];
+    for (value, written) in cases {
+        let mut file = parse("/p/.dvc/config", Level::Repo, "");
+        file.set("s", "k", value);
+        let text = file.to_text();
+        assert_eq!(text, format!("[s]\n    k = {written}\n"), "value {value:?}");
+        let reread = parse("/p/.dvc/config", Level::Repo, &text);
+        assert_eq!(reread.get("s", "k"), Some(value), "value {value:?}");
+    }
+}
+
+#[test]
 fn multiline_value_round_trips() {
     let mut file = parse("/p/.dvc/config", Level::Repo, "");
     file.set("s", "k", "x\ny");
@@ -119,6 +140,22 @@ fn multiline_value_round_trips() {
         parse("/p/c", Level::Repo, &text).get("s", "k"),
         Some("x\ny")
     );
+}
+
+#[test]
+fn triple_quoted_value_may_end_with_a_quote() {
+    // ConfigObj 5.0.9 reads both lines to the values below, and writes the second value
+    // back as `'''x\n''''`.
+    let text = "[a]\n    one = '''user 'x \"y\"''''\n    two = '''x\n'''' # note\n";
+    let file = parse("/p/.dvc/config", Level::Repo, text);
+    assert_eq!(file.get("a", "one"), Some("user 'x \"y\"'"));
+    assert_eq!(file.get("a", "two"), Some("x\n'"));
+
+    let mut edited = file.clone();
+    edited.set("a", "two", "x\n'");
+    let written = edited.to_text();
+    assert!(written.contains("    two = '''x\n''''    # note\n"), "{written}");
+    assert_eq!(parse("/p/.dvc/config", Level::Repo, &written).get("a", "two"), Some("x\n'"));
 }
 
 #[test]
