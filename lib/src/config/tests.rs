@@ -154,8 +154,14 @@ fn triple_quoted_value_may_end_with_a_quote() {
     let mut edited = file.clone();
     edited.set("a", "two", "x\n'");
     let written = edited.to_text();
-    assert!(written.contains("    two = '''x\n''''    # note\n"), "{written}");
-    assert_eq!(parse("/p/.dvc/config", Level::Repo, &written).get("a", "two"), Some("x\n'"));
+    assert!(
+        written.contains("    two = '''x\n''''    # note\n"),
+        "{written}"
+    );
+    assert_eq!(
+        parse("/p/.dvc/config", Level::Repo, &written).get("a", "two"),
+        Some("x\n'")
+    );
 }
 
 #[test]

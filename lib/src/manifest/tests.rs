@@ -74,11 +74,26 @@ fn parse_rejects_unsafe_paths() {
         ("a\u{0}b", "the path contains a NUL byte"),
         ("x/.git/config", "the path has a .git segment"),
         ("x/.GIT/config", "the path has a .git segment"),
-        (".git./hooks/post-checkout", "the path has a segment that NTFS or HFS+ opens as .git"),
-        (".git /config", "the path has a segment that NTFS or HFS+ opens as .git"),
-        ("git~1/config", "the path has a segment that NTFS or HFS+ opens as .git"),
-        (".g\u{200c}it/config", "the path has a segment that NTFS or HFS+ opens as .git"),
-        (".git::$INDEX_ALLOCATION/config", "the path has a segment that NTFS or HFS+ opens as .git"),
+        (
+            ".git./hooks/post-checkout",
+            "the path has a segment that NTFS or HFS+ opens as .git",
+        ),
+        (
+            ".git /config",
+            "the path has a segment that NTFS or HFS+ opens as .git",
+        ),
+        (
+            "git~1/config",
+            "the path has a segment that NTFS or HFS+ opens as .git",
+        ),
+        (
+            ".g\u{200c}it/config",
+            "the path has a segment that NTFS or HFS+ opens as .git",
+        ),
+        (
+            ".git::$INDEX_ALLOCATION/config",
+            "the path has a segment that NTFS or HFS+ opens as .git",
+        ),
         ("", "the path is empty"),
         ("a//b", "the path has an empty segment"),
     ];
@@ -96,7 +111,14 @@ fn parse_rejects_unsafe_paths() {
 
 #[test]
 fn git_like_names_that_are_not_git_dirs_pass() {
-    for relpath in [".gitignore", "git", ".git-x/a", "a.git", ".gitmodules", "git~2/a"] {
+    for relpath in [
+        ".gitignore",
+        "git",
+        ".git-x/a",
+        "a.git",
+        ".gitmodules",
+        "git~2/a",
+    ] {
         assert_eq!(validate_relpath(relpath), Ok(()), "{relpath:?}");
     }
 }
