@@ -380,7 +380,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints `name<TAB>url`, with `<TAB>(default)` for the default, as `dvc remote list` does.
+/// Prints `name<TAB>url`, with `<TAB>(default)` for the default, as `dvc remote list` does,
+/// with the URL redacted.
 /// A relative local path is shown joined to its config file's absolute directory.
 fn list(files: &[ConfigFile]) {
     let config = Config::from_files(files.to_vec());
@@ -404,7 +405,9 @@ fn list(files: &[ConfigFile]) {
         let Ok(remote) = config.remote(&name) else {
             continue;
         };
-        let url = shown_url(&remote.url, &remote.defined_in);
+        // Unlike `dvc remote list`, the password in the URL's userinfo and secret query
+        // values print as `***`.
+        let url = shown_url(&remote.redacted_url(), &remote.defined_in);
         if default.as_deref() == Some(name.as_str()) {
             println!("{name}\t{url}\t(default)");
         } else {
