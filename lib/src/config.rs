@@ -205,7 +205,7 @@ impl RemoteConfig {
 }
 
 /// Returns the password in the userinfo of `url`, if any.
-fn url_password(url: &str) -> Option<&str> {
+pub(crate) fn url_password(url: &str) -> Option<&str> {
     let authority_start = url.find("://")? + 3;
     let authority_end = url[authority_start..]
         .find(['/', '?', '#'])
@@ -575,7 +575,7 @@ fn normalize_lexically(path: &Path) -> PathBuf {
 }
 
 /// Replaces the password in the userinfo and secret query parameter values with `***`.
-fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };

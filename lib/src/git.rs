@@ -516,7 +516,7 @@ impl Git {
     pub fn output(&self, args: &[&str]) -> Result<Vec<u8>, Error> {
         let mut command = self.command();
         command.args(args);
-        let shown = args.join(" ");
+        let shown = shown_args(args);
         let output = run_logged(&mut command, &shown)?;
         success_stdout(output, shown)
     }
@@ -545,7 +545,7 @@ impl Git {
     pub fn config(&self, args: &[&str]) -> Result<Option<Vec<u8>>, Error> {
         let mut command = self.command_with_user_hooks();
         command.arg("config").args(args);
-        let shown = format!("config {}", args.join(" "));
+        let shown = format!("config {}", shown_args(args));
         let output = run_logged(&mut command, &shown)?;
         match output.status.code() {
             Some(0) => Ok(Some(output.stdout)),
@@ -687,7 +687,7 @@ impl Git {
             .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        let shown = args.join(" ");
+        let shown = shown_args(&args);
         tracing::debug!(args = %shown, "running git");
         let status = command.status().map_err(|source| Error::Spawn {
             args: shown.clone(),
@@ -748,7 +748,7 @@ impl Git {
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        let shown = args.join(" ");
+        let shown = shown_args(&args);
         let output = run_logged(&mut command, &shown)?;
 
         let statuses = parse_porcelain(&String::from_utf8_lossy(&output.stdout));
@@ -785,6 +785,16 @@ pub fn parse_porcelain(stdout: &str) -> Vec<PushStatus> {
         });
     }
     statuses
+}
+
+/// Joins git's arguments for logs and error messages, with the password of any URL among
+/// them replaced by `***`.
+fn shown_args<S: AsRef<str>>(args: &[S]) -> String {
+    let shown: Vec<String> = args
+        .iter()
+        .map(|arg| crate::config::redact_url(arg.as_ref()))
+        .collect();
+    shown.join(" ")
 }
 
 /// Runs `command` (git with the arguments `shown`) and returns its output, whatever the status.

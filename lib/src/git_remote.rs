@@ -41,11 +41,11 @@ pub fn resolve(git: &Git, work_tree: Option<&Path>, spec: &str) -> Result<GitRem
     let Some(url) = configured else {
         let url = spec.strip_prefix(HELPER_PREFIX).unwrap_or(spec);
         let url = absolute_if_relative_path(url, None);
-        return Ok(GitRemote {
+        return Ok(registered(GitRemote {
             name: spec.to_owned(),
             fetch_url: url.clone(),
             push_url: url,
-        });
+        }));
     };
 
     // With `remote.<name>.vcs = exp` the configured URL is already the inner one.
@@ -57,11 +57,21 @@ pub fn resolve(git: &Git, work_tree: Option<&Path>, spec: &str) -> Result<GitRem
 
     let fetch_url = inner(&url);
     let push_url = push_url.as_deref().map_or_else(|| fetch_url.clone(), inner);
-    Ok(GitRemote {
+    Ok(registered(GitRemote {
         name: spec.to_owned(),
         fetch_url,
         push_url,
-    })
+    }))
+}
+
+/// Registers the passwords in `remote`'s URLs for redaction and returns it.
+///
+/// Git prints a URL with its password in its `GIT_TRACE` lines, which error messages that
+/// quote git's stderr carry along.
+fn registered(remote: GitRemote) -> GitRemote {
+    crate::redact::register_url(&remote.fetch_url);
+    crate::redact::register_url(&remote.push_url);
+    remote
 }
 
 /// Returns true if and only if `spec` could be the name of a configured remote.
@@ -125,6 +135,20 @@ mod tests {
             absolute_if_relative_path("ssh://host/p.git", Some(base)),
             "ssh://host/p.git"
         );
+    }
+
+    #[test]
+    fn url_passwords_are_registered() {
+        registered(GitRemote {
+            name: "vault".to_owned(),
+            fetch_url: "https://me:fetch-pass-5678@127.0.0.1:9/repo.git".to_owned(),
+            push_url: "https://me:push-pass-5678@127.0.0.1:9/repo.git".to_owned(),
+        });
+        assert_eq!(
+            crate::redact::scrub("git ls-remote https://me:fetch-pass-5678@127.0.0.1:9/repo.git"),
+            "git ls-remote https://me:***@127.0.0.1:9/repo.git"
+        );
+        assert_eq!(crate::redact::scrub("trace: push-pass-5678"), "trace: ***");
     }
 
     #[test]

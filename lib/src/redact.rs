@@ -29,6 +29,14 @@ pub fn register(secret: &str) {
     }
 }
 
+/// Registers the password in the userinfo of `url`, such as the Git URL of an `exp::`
+/// remote, so that [`scrub`] replaces it wherever the URL is printed.
+pub fn register_url(url: &str) {
+    if let Some(password) = crate::config::url_password(url) {
+        register(password);
+    }
+}
+
 /// Returns `text` with every registered secret replaced by [`REDACTED`].
 pub fn scrub(text: &str) -> String {
     let secrets = SECRETS.read().unwrap_or_else(|p| p.into_inner());
@@ -78,6 +86,16 @@ mod tests {
         assert_eq!(
             scrub("key hunter2-secret-longer and hunter2-secret, abc"),
             "key *** and ***, abc"
+        );
+    }
+
+    #[test]
+    fn register_url_registers_the_password() {
+        register_url("https://me:url-pass-4321@127.0.0.1:9/repo.git");
+        register_url("https://only-user@127.0.0.1:9/repo.git");
+        assert_eq!(
+            scrub("fatal: https://me:url-pass-4321@127.0.0.1:9/repo.git only-user"),
+            "fatal: https://me:***@127.0.0.1:9/repo.git only-user"
         );
     }
 

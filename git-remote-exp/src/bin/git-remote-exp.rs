@@ -31,6 +31,9 @@ fn run() -> anyhow::Result<()> {
         [url] => url.clone(),
         _ => anyhow::bail!("usage: git-remote-exp <remote> <url>; git runs this for remotes whose URL starts with exp::"),
     };
+    // Git passes the URL as written, password included; every message and log line that
+    // could show it goes through the redaction list.
+    exp_lib::redact::register_url(&url);
     if std::env::var_os(GUARD_ENV).is_some() {
         anyhow::bail!(
             "refusing to serve {url:?} from inside another git-remote-exp or git-exp call ({GUARD_ENV} is set); \

@@ -26,3 +26,18 @@ fn metafile_names() {
     assert!(!is_metafile_name(b"dvc.yml"));
     assert!(!is_metafile_name(b"params.yaml"));
 }
+
+#[test]
+fn shown_args_hide_url_passwords() {
+    let args = [
+        "ls-remote",
+        "--symref",
+        "--",
+        "https://me:pass-1234@127.0.0.1:9/repo.git",
+        "refs/exps/*",
+    ];
+    assert_eq!(
+        shown_args(&args),
+        "ls-remote --symref -- https://me:***@127.0.0.1:9/repo.git refs/exps/*"
+    );
+}
