@@ -651,3 +651,86 @@ fn azure_sas_token_stays_hidden() {
     .hide(None, "SEKRET-sas-1234");
     exercise(&storage);
 }
+
+/// Returns true for a line that git itself writes for `GIT_TRACE`, such as
+/// `12:00:00.000000 run-command.c:666 trace: run_command: ...`.
+fn is_git_trace_line(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let (Some(_time), Some(source), Some(trace)) = (words.next(), words.next(), words.next())
+    else {
+        return false;
+    };
+    source.contains(".c:") && trace == "trace:"
+}
+
+#[test]
+fn exp_url_password_stays_hidden() {
+    let sandbox = Sandbox::new();
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    let port = servers::free_port();
+    let secret = Hidden {
+        user: Some("u".to_owned()),
+        secret: "SEKRET-git-url-1234".to_owned(),
+    };
+    let url = format!("exp::http://u:{}@127.0.0.1:{port}/repo.git", secret.secret);
+    let shown = format!("http://u:***@127.0.0.1:{port}/repo.git");
+    let failed = format!("git ls-remote --symref -- {shown} failed: ");
+    let refused = format!(
+        "{failed}fatal: unable to access 'http://127.0.0.1:{port}/repo.git/': \
+         Failed to connect to 127.0.0.1 port {port}"
+    );
+    sandbox.git(&project, &["remote", "add", "vault", &url]);
+    sandbox.exp(&project, &["install"]);
+
+    // Each run, and the program name its error line starts with.
+    let runs: [(&str, Vec<&str>, &str); 5] = [
+        ("git", vec!["fetch", "vault"], "git-remote-exp"),
+        ("git", vec!["push", "vault", LR01], "git-remote-exp"),
+        ("git", vec!["ls-remote", "vault"], "git-remote-exp"),
+        ("git", vec!["clone", &url, "clone"], "git-remote-exp"),
+        ("git-exp", vec!["push", "vault", "exp-lr01"], "git exp"),
+    ];
+    for (program, args, reporter) in runs {
+        let label = format!("{program} {}", args.join(" "));
+
+        // Untraced, no stream shows the password.
+        let output = run(sandbox.command(program, &project).args(&args));
+        assert_no_secret(&label, &output, &secret.forms());
+        assert_failure(&label, &output, &[&format!("{reporter}: {refused}")]);
+
+        // Traced, only git's own trace of the helper's command line shows it. Git's error
+        // follows its own trace lines, which the helper quotes.
+        let output = run(sandbox.command(program, &project).args(&args).envs(TRACE));
+        assert_failure(&label, &output, &[&format!("{reporter}: {failed}")]);
+        assert_no_secret(
+            &label,
+            &Output {
+                status: output.status,
+                stdout: output.stdout.clone(),
+                stderr: Vec::new(),
+            },
+            &secret.forms(),
+        );
+        let err = stderr(&output);
+        let product_lines: Vec<&str> = err.lines().filter(|l| !is_git_trace_line(l)).collect();
+        for form in secret.forms() {
+            let leaks: Vec<&&str> = product_lines
+                .iter()
+                .filter(|line| line.contains(&form))
+                .collect();
+            assert!(leaks.is_empty(), "{label}: {form:?} in {leaks:#?}");
+        }
+    }
+}
+
+#[test]
+fn git_trace_lines_are_recognised() {
+    assert!(is_git_trace_line(
+        "00:05:42.411475 run-command.c:666       trace: run_command: git remote-exp"
+    ));
+    assert!(!is_git_trace_line(
+        "git-remote-exp: git ls-remote --symref -- http://u:***@127.0.0.1:9/repo.git failed"
+    ));
+    assert!(!is_git_trace_line("DEBUG running git args=ls-remote"));
+}
