@@ -272,6 +272,18 @@ fn exercise(storage: &Storage) {
         "git exp remote list"
     );
 
+    let output = traced.exp(&project, &["remote", "default"]);
+    assert_eq!(stdout(&output), "storage\n", "git exp remote default");
+    // Setting a secret option again to its own value prints nothing and changes nothing.
+    for (name, value) in &storage.local {
+        let output = traced.exp(
+            &project,
+            &["remote", "modify", "--local", "storage", name, value],
+        );
+        assert_success("git exp remote modify", &output);
+        assert_eq!(stdout(&output), "", "git exp remote modify {name}");
+    }
+
     let output = traced.exp(&project, &["push", "origin", "exp-lr01"]);
     match storage.outcome {
         Outcome::Works => {
