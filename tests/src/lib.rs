@@ -494,3 +494,42 @@ impl Sandbox {
     }
 }
 pub mod soak;
+
+/// Writes `project/.dvc/config` with the default storage `storage` at `url` and `options`,
+/// and `project/.dvc/config.local` with `local`, where secrets belong.
+pub fn write_storage_config(
+    project: &Path,
+    url: &str,
+    options: &[(&str, String)],
+    local: &[(&str, String)],
+) {
+    let mut config =
+        format!("[core]\n    remote = storage\n['remote \"storage\"']\n    url = {url}\n");
+    for (name, value) in options {
+        config.push_str(&format!("    {name} = {value}\n"));
+    }
+    std::fs::write(project.join(".dvc/config"), config).expect("write .dvc/config");
+    let mut config_local = String::from("['remote \"storage\"']\n");
+    for (name, value) in local {
+        config_local.push_str(&format!("    {name} = {value}\n"));
+    }
+    std::fs::write(project.join(".dvc/config.local"), config_local)
+        .expect("write .dvc/config.local");
+}
+
+/// Writes an `ssh` into `bin` that reads `$HOME/.ssh/config`. OpenSSH finds its config
+/// through the passwd entry, not `$HOME`, so the sandbox's config needs this to apply.
+pub fn write_ssh_wrapper(bin: &Path) {
+    std::fs::create_dir_all(bin).expect("bin folder");
+    let ssh = servers::find_tool("ssh", &[], "apt-get install openssh-client");
+    let wrapper = bin.join("ssh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec {} -F \"$HOME/.ssh/config\" \"$@\"\n",
+            ssh.display()
+        ),
+    )
+    .expect("ssh wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}

@@ -1,10 +1,10 @@
 //! Passwords, keys and tokens from DVC config files and from URLs never reach stdout or
 //! stderr of any command, with every trace of git and of the binaries turned on.
 //!
-//! Each test configures one storage with distinctive secrets, runs the porcelain, the remote
-//! helper and the hooks against a real server on 127.0.0.1 (or a closed port there), and
-//! greps both streams of every run for each secret, its percent-encoded form and its base64
-//! forms as a basic-auth header carries them. Every run also asserts a line of its output,
+//! Each test configures one storage with distinctive secrets. It runs the porcelain, the
+//! remote helper and the hooks against a real server on 127.0.0.1 or a closed port there.
+//! Both streams of every run are searched for each secret, its percent-encoded form and its
+//! base64 forms as a basic-auth header carries them. Every run also asserts a line of its output,
 //! so a run that printed nothing does not pass.
 
 use std::fs;
@@ -16,7 +16,7 @@ use exp_integration_tests::servers::{self, Server};
 use exp_integration_tests::*;
 
 /// Environment that turns on every trace of git and every log level of the binaries.
-/// `GIT_EXP_LOG` is the binaries' filter; `RUST_LOG` is set too, in case a dependency reads it.
+/// `GIT_EXP_LOG` is the binaries' filter, and `RUST_LOG` is set in case a dependency reads it.
 const TRACE: [(&str, &str); 4] = [
     ("GIT_TRACE", "1"),
     ("GIT_TRACE_PACKET", "1"),
@@ -56,7 +56,7 @@ impl Hidden {
 enum Outcome {
     /// Every command succeeds.
     Works,
-    /// Every transfer fails; stderr names the storage by its shown URL and contains this
+    /// Every transfer fails. Stderr names the storage by its shown URL and contains this
     /// text from the server's or the connection's error.
     Fails(&'static str),
 }
@@ -112,19 +112,7 @@ impl Storage {
 
     /// Writes the project's `.dvc/config` and `.dvc/config.local` for this storage.
     fn configure(&self, project: &Path) {
-        let mut config = format!(
-            "[core]\n    remote = storage\n['remote \"storage\"']\n    url = {}\n",
-            self.url
-        );
-        for (name, value) in &self.options {
-            config.push_str(&format!("    {name} = {value}\n"));
-        }
-        fs::write(project.join(".dvc/config"), config).expect("write .dvc/config");
-        let mut local = String::from("['remote \"storage\"']\n");
-        for (name, value) in &self.local {
-            local.push_str(&format!("    {name} = {value}\n"));
-        }
-        fs::write(project.join(".dvc/config.local"), local).expect("write .dvc/config.local");
+        write_storage_config(project, &self.url, &self.options, &self.local);
     }
 
     /// Returns every form of every secret of this storage.
@@ -231,7 +219,7 @@ fn assert_failure(label: &str, output: &Output, texts: &[&str]) {
 }
 
 /// Makes the ssh on PATH read the sandbox's `~/.ssh/config`, which trusts the server's host
-/// key from `known_hosts`. OpenSSH finds its config through the passwd entry, not `$HOME`.
+/// key from `known_hosts`.
 fn write_ssh_config(sandbox: &Sandbox, bin: &Path, known_hosts: &Path) {
     let config = sandbox.path().join("home/.ssh/config");
     fs::create_dir_all(config.parent().expect("parent")).expect("~/.ssh");
@@ -244,17 +232,7 @@ fn write_ssh_config(sandbox: &Sandbox, bin: &Path, known_hosts: &Path) {
     )
     .expect("ssh config");
     fs::set_permissions(&config, fs::Permissions::from_mode(0o600)).expect("chmod");
-    let ssh = servers::find_tool("ssh", &[], "apt-get install openssh-client");
-    let wrapper = bin.join("ssh");
-    fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexec {} -F \"$HOME/.ssh/config\" \"$@\"\n",
-            ssh.display()
-        ),
-    )
-    .expect("ssh wrapper");
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).expect("chmod");
+    write_ssh_wrapper(bin);
 }
 
 /// Runs every command that reads the storage against `storage` in a fresh copy of
@@ -569,7 +547,8 @@ fn http_url_password_to_closed_port_stays_hidden() {
     exercise(&storage);
 }
 
-/// A storage on [`servers::sshd_password`] as [`servers::SSH_USER`].
+/// Builds a storage on [`servers::sshd_password`] as [`servers::SSH_USER`], with
+/// `url_password` in the URL if given.
 fn ssh_storage(server: &Server, url_password: Option<&str>, outcome: Outcome) -> Storage {
     let path = server.root.join("secrets");
     let userinfo = match url_password {
@@ -611,7 +590,7 @@ fn ssh_wrong_url_password_stays_hidden() {
     exercise(&storage);
 }
 
-/// Returns an Azurite connection string without a key.
+/// Returns an Azurite connection string with `key`, such as `AccountKey=...;` or nothing.
 fn azurite_connection(server: &Server, key: &str) -> String {
     format!(
         "DefaultEndpointsProtocol=http;AccountName={account};{key}BlobEndpoint=http://127.0.0.1:{port}/{account};",

@@ -75,19 +75,7 @@ impl Target {
 
     /// Points the project's default storage at the target.
     fn configure(&self, sandbox: &Sandbox, project: &Path) {
-        let mut config = format!(
-            "[core]\n    remote = storage\n['remote \"storage\"']\n    url = {}\n",
-            self.url
-        );
-        for (name, value) in &self.options {
-            config.push_str(&format!("    {name} = {value}\n"));
-        }
-        fs::write(project.join(".dvc/config"), config).expect("write .dvc/config");
-        let mut local = String::from("['remote \"storage\"']\n");
-        for (name, value) in &self.secrets {
-            local.push_str(&format!("    {name} = {value}\n"));
-        }
-        fs::write(project.join(".dvc/config.local"), local).expect("write .dvc/config.local");
+        write_storage_config(project, &self.url, &self.options, &self.secrets);
         for (path, text) in &self.home_files {
             let file = sandbox.path().join("home").join(path);
             fs::create_dir_all(file.parent().expect("parent")).expect("home folder");
@@ -96,22 +84,7 @@ impl Target {
                 .expect("chmod");
         }
         if self.ssh_reads_sandbox_home {
-            let bin = sandbox.path().join("bin");
-            fs::create_dir_all(&bin).expect("bin folder");
-            let ssh = servers::find_tool("ssh", &[], "apt-get install openssh-client");
-            fs::write(
-                bin.join("ssh"),
-                format!(
-                    "#!/bin/sh\nexec {} -F \"$HOME/.ssh/config\" \"$@\"\n",
-                    ssh.display()
-                ),
-            )
-            .expect("ssh wrapper");
-            fs::set_permissions(
-                bin.join("ssh"),
-                std::os::unix::fs::PermissionsExt::from_mode(0o755),
-            )
-            .expect("chmod");
+            write_ssh_wrapper(&sandbox.path().join("bin"));
         }
     }
 
