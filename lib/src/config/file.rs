@@ -317,7 +317,7 @@ impl ConfigFile {
                 None => {
                     out.push('[');
                     out.push_str(
-                        &quote_name(&section.name).unwrap_or_else(|_| section.name.clone()),
+                        &quote_section_name(&section.name).unwrap_or_else(|_| section.name.clone()),
                     );
                     out.push(']');
                 }
@@ -415,7 +415,7 @@ impl ConfigFile {
         };
         for section in &self.sections {
             if section.header.is_none() {
-                quote_name(&section.name)
+                quote_section_name(&section.name)
                     .map_err(|reason| unwritable(&section.name, "", reason))?;
             }
             for entry in section.entries.iter().filter(|e| e.raw.is_none()) {
@@ -704,6 +704,28 @@ fn quote_name(name: &str) -> Result<String, &'static str> {
         return Err("the name is empty");
     }
     Ok(quote_single_line(name))
+}
+
+/// Quotes a section name for its `[name]` header as [`quote_name`] does, or with quotes
+/// where the bare name would not read back.
+///
+/// ConfigObj 5.0.9 leaves a name such as `a ]]` bare, and then neither it nor this reader
+/// can tell the name's brackets from the header's. Quoted, both read the name back.
+fn quote_section_name(name: &str) -> Result<String, &'static str> {
+    let bare = quote_name(name)?;
+    if parse_header(&format!("[{bare}]")) == Ok(name) {
+        return Ok(bare);
+    }
+    let quoted = if name.contains('"') {
+        format!("'{name}'")
+    } else {
+        format!("\"{name}\"")
+    };
+    if parse_header(&format!("[{quoted}]")) == Ok(name) {
+        Ok(quoted)
+    } else {
+        Err("the name does not read back from a section header")
+    }
 }
 
 /// Applies ConfigObj's single-line quoting to text without a newline or both quote characters.

@@ -131,6 +131,38 @@ fn values_configobj_would_mangle_round_trip() {
 }
 
 #[test]
+fn section_names_with_brackets_round_trip() {
+    // ConfigObj 5.0.9 would write the first three bare, and could not read them back.
+    let cases = [
+        ("remote \"s\" ]]", "['remote \"s\" ]]']"),
+        ("a ]", "[\"a ]\"]"),
+        ("x]]", "[\"x]]\"]"),
+        ("]]][core", "[]]][core]"),
+    ];
+    for (name, header) in cases {
+        let mut file = parse("/p/.dvc/config", Level::Repo, "");
+        file.set(name, "k", "v");
+        assert!(file.check_writable().is_ok(), "name {name:?}");
+        let text = file.to_text();
+        assert_eq!(text, format!("{header}\n    k = v\n"), "name {name:?}");
+        let reread = parse("/p/.dvc/config", Level::Repo, &text);
+        assert_eq!(
+            reread.sections().collect::<Vec<_>>(),
+            [name],
+            "name {name:?}"
+        );
+        assert_eq!(reread.get(name, "k"), Some("v"), "name {name:?}");
+    }
+}
+
+#[test]
+fn section_name_that_cannot_read_back_is_unwritable() {
+    let mut file = parse("/p/.dvc/config", Level::Repo, "");
+    file.set("a ] # x", "k", "v");
+    assert!(file.check_writable().is_err());
+}
+
+#[test]
 fn multiline_value_round_trips() {
     let mut file = parse("/p/.dvc/config", Level::Repo, "");
     file.set("s", "k", "x\ny");
