@@ -676,6 +676,11 @@ fn quote_value(value: &str) -> Result<String, &'static str> {
     if value.is_empty() {
         return Ok("\"\"".to_owned());
     }
+    // Both readers strip carriage returns from the end of each line, ConfigObj all of them
+    // and this one a single `\r` before `\n`, so such a value would lose them.
+    if value.contains("\r\n") {
+        return Err("the value has a carriage return before a line break");
+    }
     let has_both_quotes = value.contains('\'') && value.contains('"');
     if has_both_quotes || value.contains('\n') {
         // The quotes are the triple the value does not contain, ''' when it has neither.

@@ -156,6 +156,17 @@ fn section_names_with_brackets_round_trip() {
 }
 
 #[test]
+fn value_with_carriage_return_before_newline_is_unwritable() {
+    let mut file = parse("/p/.dvc/config", Level::Repo, "");
+    file.set("s", "k", "one\r\ntwo");
+    assert!(file.check_writable().is_err());
+    file.set("s", "k", "one\rtwo\nthree");
+    assert!(file.check_writable().is_ok());
+    let reread = parse("/p/.dvc/config", Level::Repo, &file.to_text());
+    assert_eq!(reread.get("s", "k"), Some("one\rtwo\nthree"));
+}
+
+#[test]
 fn section_name_that_cannot_read_back_is_unwritable() {
     let mut file = parse("/p/.dvc/config", Level::Repo, "");
     file.set("a ] # x", "k", "v");
