@@ -394,7 +394,7 @@ impl ConfigFile {
     }
 
     fn render_entry(&self, entry: &Entry) -> String {
-        let key = quote_name(&entry.key).unwrap_or_else(|_| entry.key.clone());
+        let key = quote_key(&entry.key).unwrap_or_else(|_| entry.key.clone());
         let value = quote_value(&entry.value).unwrap_or_else(|_| entry.value.clone());
         let mut line = format!("{}{key} = {value}", self.indent);
         if let Some(comment) = &entry.inline_comment {
@@ -419,7 +419,7 @@ impl ConfigFile {
                     .map_err(|reason| unwritable(&section.name, "", reason))?;
             }
             for entry in section.entries.iter().filter(|e| e.raw.is_none()) {
-                quote_name(&entry.key)
+                quote_key(&entry.key)
                     .map_err(|reason| unwritable(&section.name, &entry.key, reason))?;
                 quote_value(&entry.value)
                     .map_err(|reason| unwritable(&section.name, &entry.key, reason))?;
@@ -730,6 +730,30 @@ fn quote_section_name(name: &str) -> Result<String, &'static str> {
         Ok(quoted)
     } else {
         Err("the name does not read back from a section header")
+    }
+}
+
+/// Quotes a key as [`quote_name`] does, or with quotes where the bare key would not read
+/// back.
+///
+/// ConfigObj 5.0.9 leaves a key such as `a=b` bare, and then both readers end the key at
+/// its `=`. Quoted, both read the key back.
+fn quote_key(key: &str) -> Result<String, &'static str> {
+    let reads_back =
+        |written: &str| split_key(&format!("{written} = x")).is_ok_and(|(read, _)| read == key);
+    let bare = quote_name(key)?;
+    if reads_back(&bare) {
+        return Ok(bare);
+    }
+    let quoted = if key.contains('"') {
+        format!("'{key}'")
+    } else {
+        format!("\"{key}\"")
+    };
+    if reads_back(&quoted) {
+        Ok(quoted)
+    } else {
+        Err("the key does not read back from a `key = value` line")
     }
 }
 

@@ -167,6 +167,29 @@ fn value_with_carriage_return_before_newline_is_unwritable() {
 }
 
 #[test]
+fn keys_with_equals_signs_round_trip() {
+    // ConfigObj 5.0.9 would write the first two bare, and read them back cut at the `=`.
+    let cases = [
+        ("a=b", "\"a=b\""),
+        ("x \" =y", "'x \" =y'"),
+        ("plain", "plain"),
+    ];
+    for (key, written) in cases {
+        let mut file = parse("/p/.dvc/config", Level::Repo, "");
+        file.set("s", key, "v");
+        assert!(file.check_writable().is_ok(), "key {key:?}");
+        let text = file.to_text();
+        assert_eq!(text, format!("[s]\n    {written} = v\n"), "key {key:?}");
+        let reread = parse("/p/.dvc/config", Level::Repo, &text);
+        assert_eq!(reread.get("s", key), Some("v"), "key {key:?}");
+    }
+
+    let mut file = parse("/p/.dvc/config", Level::Repo, "");
+    file.set("s", "a'=\"b", "v");
+    assert!(file.check_writable().is_err());
+}
+
+#[test]
 fn section_name_that_cannot_read_back_is_unwritable() {
     let mut file = parse("/p/.dvc/config", Level::Repo, "");
     file.set("a ] # x", "k", "v");
