@@ -736,11 +736,15 @@ fn quote_section_name(name: &str) -> Result<String, &'static str> {
 /// Quotes a key as [`quote_name`] does, or with quotes where the bare key would not read
 /// back.
 ///
-/// ConfigObj 5.0.9 leaves a key such as `a=b` bare, and then both readers end the key at
-/// its `=`. Quoted, both read the key back.
+/// ConfigObj 5.0.9 leaves a key such as `a=b` or `[a` bare, and then both readers end the
+/// key at its `=` or take the line for a section header. Quoted, both read the key back.
 fn quote_key(key: &str) -> Result<String, &'static str> {
-    let reads_back =
-        |written: &str| split_key(&format!("{written} = x")).is_ok_and(|(read, _)| read == key);
+    // The reader takes a line that starts with `[` for a section header and one that starts
+    // with `#` for a comment before it looks for a key.
+    let reads_back = |written: &str| {
+        !written.starts_with(['[', '#'])
+            && split_key(&format!("{written} = x")).is_ok_and(|(read, _)| read == key)
+    };
     let bare = quote_name(key)?;
     if reads_back(&bare) {
         return Ok(bare);

@@ -167,11 +167,13 @@ fn value_with_carriage_return_before_newline_is_unwritable() {
 }
 
 #[test]
-fn keys_with_equals_signs_round_trip() {
-    // ConfigObj 5.0.9 would write the first two bare, and read them back cut at the `=`.
+fn keys_with_equals_signs_or_brackets_round_trip() {
+    // ConfigObj 5.0.9 would write the first three bare, and read them back cut at the `=`
+    // or as a section header.
     let cases = [
         ("a=b", "\"a=b\""),
         ("x \" =y", "'x \" =y'"),
+        ("[a", "\"[a\""),
         ("plain", "plain"),
     ];
     for (key, written) in cases {
