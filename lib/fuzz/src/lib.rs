@@ -16,8 +16,11 @@ use exp_lib::object::{HashKind, ObjectId, ObjectKey};
 use exp_lib::refs::{self, ExpRef};
 use gix::validate::path::component::Options as ComponentOptions;
 
+/// The check of one fuzz target: it panics when `data` shows a violated property.
+pub type Check = fn(&[u8]);
+
 /// Every fuzz target by name, as the folders under `corpus/` are named.
-pub const TARGETS: [(&str, fn(&[u8])); 9] = [
+pub const TARGETS: [(&str, Check); 9] = [
     ("manifest", manifest),
     ("relpath", relpath),
     ("dvc_file", dvc_file),
