@@ -18,6 +18,8 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use tempfile::TempPath;
 
@@ -25,12 +27,17 @@ use crate::cache::{self, Cache};
 use crate::link::{LinkType, DEFAULT_LINK_TYPES};
 use crate::manifest::{validate_relpath, Manifest};
 use crate::object::{hash_file, HashKind, Hasher, ObjectId, ObjectKey};
+use crate::pool::parallel;
 
 /// Mode of copied and reflinked files; executables add the owner's execute bit.
 const FILE_MODE: u32 = 0o644;
 
 /// The owner's execute bit, which DVC adds for `isexec: true` outputs.
 const OWNER_EXEC: u32 = 0o100;
+
+/// The reason reported for a changed workspace file whose content is not in the cache.
+const EDITED_REASON: &str =
+    "has changes that are not in the cache; commit them, or use --force to overwrite them";
 
 /// One output to materialise.
 #[derive(Debug, Clone)]
@@ -52,6 +59,8 @@ pub struct Options {
     pub link_types: Vec<LinkType>,
     /// Overwrite and remove workspace files even when their content is not in the cache.
     pub force: bool,
+    /// Number of threads that hash and write files, where 0 counts as 1.
+    pub jobs: usize,
 }
 
 impl Default for Options {
@@ -59,6 +68,7 @@ impl Default for Options {
         Options {
             link_types: DEFAULT_LINK_TYPES.to_vec(),
             force: false,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -152,56 +162,141 @@ pub enum Error {
 ///
 /// Each member of a `.dir` output follows the same rule. Files under the output directory
 /// that the manifest does not list are removed only if their content is in the cache or
-/// the checkout is forced. An error stops the checkout, and outputs handled before it stay
-/// materialised. A damaged cache object is such an error; see the module documentation.
+/// the checkout is forced.
+///
+/// The checkout runs in two stages. Planning walks the items in order on the calling
+/// thread: it inspects each directory once, creates the missing ones, removes unlisted
+/// files and looks at each target with one `lstat`. Then `options.jobs` threads hash the
+/// existing files and write the new ones. An error stops the checkout: files planned before
+/// it are still materialised, and the first error in item order is returned. A damaged cache
+/// object is such an error; see the module documentation.
 pub fn checkout(
     workspace: &Path,
     cache: &Cache,
     items: &[Item],
     options: &Options,
 ) -> Result<Report, Error> {
-    let mut run = Run {
+    let run = Run {
         workspace,
         cache,
         options,
-        report: Report::default(),
-        unsupported: std::cell::RefCell::new(Vec::new()),
+        unsupported: UnsupportedLinks::default(),
+        damaged: Mutex::new(HashMap::new()),
         sizes: items
             .iter()
             .filter_map(|item| Some((item.key, item.size?)))
             .collect(),
     };
-    for item in items {
-        if let Err(reason) = validate_relpath(&item.path) {
-            return Err(Error::InvalidPath {
-                path: item.path.clone(),
-                reason,
-            });
+    let mut planner = Planner {
+        run: &run,
+        dirs: DirStates::default(),
+        steps: Vec::new(),
+        emptied: Vec::new(),
+    };
+    let planned = items.iter().try_for_each(|item| planner.plan_item(item));
+    let Planner { steps, emptied, .. } = planner;
+
+    // A step after a failed one is skipped, but every step before it runs. So the error
+    // returned is the first in item order, as on one thread.
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let indexes: Vec<usize> = (0..steps.len()).collect();
+    let outcomes = parallel(&indexes, options.jobs, |&index| {
+        if index > first_failure.load(Ordering::Relaxed) {
+            return None;
         }
-        if item.key.id.is_dir() {
-            run.checkout_dir(item)?;
-        } else {
-            run.checkout_file(&item.path, &item.key, item.isexec)?;
+        let outcome = match &steps[index] {
+            Step::Done { outcome, .. } => Ok(outcome.clone()),
+            Step::File(job) => run.settle(job),
+        };
+        if outcome.is_err() {
+            first_failure.fetch_min(index, Ordering::Relaxed);
+        }
+        Some(outcome)
+    });
+
+    let mut report = Report::default();
+    let mut failure = planned.err();
+    for (step, outcome) in steps.iter().zip(outcomes) {
+        match outcome {
+            Some(Ok(outcome)) => report.record(step.path(), outcome),
+            Some(Err(error)) => {
+                failure = Some(error);
+                break;
+            }
+            None => break,
         }
     }
-    Ok(run.report)
+    for (root, dirs) in &emptied {
+        remove_empty_dirs(root, dirs);
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
 }
 
-/// Current state of a file target.
+/// The result of a checkout at one workspace path.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// Written or removed.
+    Updated,
+    /// Already had the right content.
+    Unchanged,
+    /// Left alone to avoid losing data, for this reason.
+    Kept(String),
+    /// Left alone because this object is not in the cache.
+    Missing(ObjectKey),
+}
+
+impl Report {
+    fn record(&mut self, path: &str, outcome: Outcome) {
+        match outcome {
+            Outcome::Updated => self.updated.push(path.to_owned()),
+            Outcome::Unchanged => self.unchanged += 1,
+            Outcome::Kept(reason) => self.kept.push(Kept {
+                path: path.to_owned(),
+                reason,
+            }),
+            Outcome::Missing(key) => self.missing.push((path.to_owned(), key)),
+        }
+    }
+}
+
+/// One step of a checkout, in item order.
+enum Step {
+    /// A path settled while planning, such as a kept file or a removed unlisted one.
+    Done { path: String, outcome: Outcome },
+    /// A file that a pool thread settles.
+    File(FileJob),
+}
+
+impl Step {
+    fn path(&self) -> &str {
+        match self {
+            Step::Done { path, .. } => path,
+            Step::File(job) => &job.rel,
+        }
+    }
+}
+
+/// A file target whose directories exist, so that settling it creates no directory.
+struct FileJob {
+    /// Workspace-relative path.
+    rel: String,
+    key: ObjectKey,
+    isexec: bool,
+    /// What `lstat` found at the target while planning: `None` means nothing, and the
+    /// object is in the cache. A directory never gets here.
+    existing: Option<fs::Metadata>,
+}
+
+/// Current state of an existing file target.
 enum Target {
-    Absent,
     /// The object's content. `exclusive` means a regular file with one link that is not the
     /// cache file, so its mode may be changed in place.
-    Same {
-        exclusive: bool,
-        mode: u32,
-    },
+    Same { exclusive: bool, mode: u32 },
     /// Other content; `in_cache` means that content is itself a cache object.
-    Differs {
-        in_cache: bool,
-    },
-    /// A real directory.
-    Directory,
+    Differs { in_cache: bool },
 }
 
 /// State of the directories above a target.
@@ -214,77 +309,149 @@ enum Parents {
     Blocked,
 }
 
+/// What planning found at one directory between the workspace root and a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DirState {
+    /// A real directory, found or created.
+    Ready,
+    /// Nothing.
+    Missing,
+    /// A file or other non-directory that is not a symbolic link.
+    Blocked,
+}
+
+/// The directories planning has inspected, by workspace-relative path, so that each one is
+/// inspected and created at most once per checkout. Every directory this checkout creates
+/// or removes before the pool stage goes through it, so its entries stay true.
+#[derive(Default)]
+struct DirStates(HashMap<String, DirState>);
+
+impl DirStates {
+    /// Forgets `rel` and everything below it, after the directory there was removed.
+    fn forget_below(&mut self, rel: &str) {
+        self.0.retain(|dir, _| {
+            !(dir == rel
+                || dir
+                    .strip_prefix(rel)
+                    .is_some_and(|rest| rest.starts_with('/')))
+        });
+    }
+}
+
+/// Link types that failed in a way that cannot change during this checkout, such as a
+/// reflink on a filesystem without clones. They are not tried again.
+#[derive(Default)]
+struct UnsupportedLinks(Mutex<Vec<LinkType>>);
+
+impl UnsupportedLinks {
+    fn contains(&self, link_type: &LinkType) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(link_type)
+    }
+
+    fn insert(&self, link_type: LinkType) {
+        let mut types = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !types.contains(&link_type) {
+            types.push(link_type);
+        }
+    }
+}
+
+/// The parts of a checkout that the pool's threads share.
 struct Run<'a> {
     workspace: &'a Path,
     cache: &'a Cache,
     options: &'a Options,
-    report: Report,
-    /// Link types that cannot work in this run, such as a reflink on a filesystem without
-    /// clones. They are not tried again.
-    unsupported: std::cell::RefCell<Vec<LinkType>>,
+    unsupported: UnsupportedLinks,
+    /// Damaged objects this checkout moved aside, with the text that describes them, so
+    /// that every path naming one reports the same problem.
+    damaged: Mutex<HashMap<ObjectKey, String>>,
     /// Sizes the metafiles record for file objects.
     sizes: HashMap<ObjectKey, u64>,
 }
 
-impl Run<'_> {
-    fn checkout_file(&mut self, rel: &str, key: &ObjectKey, isexec: bool) -> Result<(), Error> {
-        let target = self.workspace.join(rel);
-        let object = self.cache.object_path(key);
-        let state = match self.inspect_parents(rel)? {
-            Parents::Ready => self.inspect_target(&target, key, &object)?,
-            Parents::Missing | Parents::Blocked => Target::Absent,
+/// The serial stage: decides per path what to do, in item order.
+struct Planner<'a> {
+    run: &'a Run<'a>,
+    dirs: DirStates,
+    steps: Vec<Step>,
+    /// Output directories with the directories below them that lost an unlisted file.
+    emptied: Vec<(PathBuf, BTreeSet<PathBuf>)>,
+}
+
+impl Planner<'_> {
+    fn plan_item(&mut self, item: &Item) -> Result<(), Error> {
+        if let Err(reason) = validate_relpath(&item.path) {
+            return Err(Error::InvalidPath {
+                path: item.path.clone(),
+                reason,
+            });
+        }
+        if item.key.id.is_dir() {
+            self.plan_dir(item)
+        } else {
+            self.plan_file(&item.path, &item.key, item.isexec)
+        }
+    }
+
+    fn plan_file(&mut self, rel: &str, key: &ObjectKey, isexec: bool) -> Result<(), Error> {
+        let run = self.run;
+        let target = run.workspace.join(rel);
+        let existing = match self.inspect_parents(rel)? {
+            Parents::Ready => symlink_metadata(&target)?,
+            Parents::Missing | Parents::Blocked => None,
         };
 
-        if let Target::Same { exclusive, mode } = state {
-            let lacks_exec = isexec && mode & OWNER_EXEC == 0;
-            if lacks_exec && exclusive {
-                set_mode(&target, mode | OWNER_EXEC)?;
-            } else if lacks_exec && self.cache.contains(key) {
-                // A link shares the read-only cache file, whose mode must not change.
-                self.materialise(&target, key, true)?;
-                self.report.updated.push(rel.to_owned());
+        // A file or link is hashed on the pool; only an absent target or a directory in the
+        // way needs the serial stage.
+        let is_dir = match existing {
+            Some(metadata) if !metadata.is_dir() => {
+                self.steps.push(Step::File(FileJob {
+                    rel: rel.to_owned(),
+                    key: *key,
+                    isexec,
+                    existing: Some(metadata),
+                }));
                 return Ok(());
             }
-            self.report.unchanged += 1;
-            return Ok(());
-        }
+            Some(_) => true,
+            None => false,
+        };
 
         // Something damaged at the object's path is not missing: materialise reports it.
-        if matches!(self.cache.inspect(key, None), Ok(None)) {
-            tracing::debug!(path = rel, object = %key, "object missing from the cache");
-            self.report.missing.push((rel.to_owned(), *key));
+        if matches!(run.cache.inspect(key, None), Ok(None)) {
+            self.done(rel, missing(rel, key));
             return Ok(());
         }
-        match state {
-            Target::Differs { in_cache: false } if !self.options.force => {
-                self.keep(rel, "has changes that are not in the cache; commit them, or use --force to overwrite them");
-                return Ok(());
-            }
-            Target::Directory if !self.options.force => {
-                self.keep(rel, "is a directory where the output is a file; move it away, or use --force to replace it");
-                return Ok(());
-            }
-            _ => {}
+        if is_dir && !run.options.force {
+            self.keep(rel, "is a directory where the output is a file; move it away, or use --force to replace it");
+            return Ok(());
         }
-
         if !self.create_parents(rel, key.kind)? {
             return Ok(());
         }
-        if let Target::Directory = state {
+        if is_dir {
             tracing::debug!(path = rel, "removing directory forced out by a file output");
             fs::remove_dir_all(&target).map_err(io_error("remove directory", &target))?;
+            self.dirs.forget_below(rel);
         }
-        self.materialise(&target, key, isexec)?;
-        self.report.updated.push(rel.to_owned());
+        self.steps.push(Step::File(FileJob {
+            rel: rel.to_owned(),
+            key: *key,
+            isexec,
+            existing: None,
+        }));
         Ok(())
     }
 
-    fn checkout_dir(&mut self, item: &Item) -> Result<(), Error> {
-        let manifest = match self.cache.read_manifest(&item.key) {
+    fn plan_dir(&mut self, item: &Item) -> Result<(), Error> {
+        let run = self.run;
+        let manifest = match run.cache.read_manifest(&item.key) {
             Ok(manifest) => manifest,
             Err(cache::Error::NotFound { .. }) => {
-                tracing::debug!(path = item.path, object = %item.key, "manifest missing from the cache");
-                self.report.missing.push((item.path.clone(), item.key));
+                self.done(&item.path, missing(&item.path, &item.key));
                 return Ok(());
             }
             Err(source) => {
@@ -297,7 +464,7 @@ impl Run<'_> {
         };
 
         // The output directory itself: a real directory, absent, or a file to replace.
-        let root = self.workspace.join(&item.path);
+        let root = run.workspace.join(&item.path);
         let parents = self.inspect_parents(&item.path)?;
         let existing = match parents {
             Parents::Ready => symlink_metadata(&root)?,
@@ -312,7 +479,7 @@ impl Run<'_> {
                 })
             }
             Some(_) => {
-                if !self.options.force && !self.content_in_cache(&root, item.key.kind) {
+                if !run.options.force && !run.content_in_cache(&root, item.key.kind) {
                     self.keep(&item.path, "is a file where the output is a directory, and its content is not in the cache; commit it, or use --force to replace it");
                     return Ok(());
                 }
@@ -325,33 +492,24 @@ impl Run<'_> {
         }
         if replace_file {
             remove_file(&root)?;
-            self.report.updated.push(item.path.clone());
+            self.done(&item.path, Outcome::Updated);
         }
         if replace_file || existing.is_none() {
             create_dir(&root)?;
         }
+        self.dirs.0.insert(item.path.clone(), DirState::Ready);
 
         let mut emptied = BTreeSet::new();
         self.remove_unlisted(&item.path, &root, &manifest, item.key.kind, &mut emptied)?;
         for entry in manifest.entries() {
             let member = ObjectKey::new(item.key.kind, entry.id);
-            self.checkout_file(
+            self.plan_file(
                 &format!("{}/{}", item.path, entry.relpath),
                 &member,
                 item.isexec,
             )?;
         }
-
-        // Deepest first, so a parent becomes empty before it is tried.
-        for dir in emptied.iter().rev() {
-            let mut dir: &Path = dir;
-            while dir != root && fs::remove_dir(dir).is_ok() {
-                match dir.parent() {
-                    Some(parent) => dir = parent,
-                    None => break,
-                }
-            }
-        }
+        self.emptied.push((root, emptied));
         Ok(())
     }
 
@@ -393,7 +551,7 @@ impl Run<'_> {
                     continue;
                 }
                 let workspace_rel = format!("{output}/{rel}");
-                if !self.options.force && !self.content_in_cache(&path, kind) {
+                if !self.run.options.force && !self.run.content_in_cache(&path, kind) {
                     self.keep(&workspace_rel, "is not part of the output and its content is not in the cache; commit it, or use --force to remove it");
                     continue;
                 }
@@ -402,7 +560,7 @@ impl Run<'_> {
                     "removing file not listed in the manifest"
                 );
                 remove_file(&path)?;
-                self.report.updated.push(workspace_rel);
+                self.done(&workspace_rel, Outcome::Updated);
                 emptied.insert(dir.clone());
             }
         }
@@ -410,70 +568,124 @@ impl Run<'_> {
     }
 
     /// Checks the directories between the workspace root and `rel` without changing them.
-    fn inspect_parents(&self, rel: &str) -> Result<Parents, Error> {
-        let mut path = self.workspace.to_path_buf();
-        let components: Vec<&str> = rel.split('/').collect();
-        for component in &components[..components.len() - 1] {
-            path.push(component);
-            match symlink_metadata(&path)? {
-                Some(metadata) if metadata.is_dir() => {}
-                Some(metadata) if metadata.file_type().is_symlink() => {
-                    return Err(Error::SymlinkInPath {
-                        path,
-                        target: rel.to_owned(),
-                    })
-                }
-                Some(_) => return Ok(Parents::Blocked),
-                None => return Ok(Parents::Missing),
+    fn inspect_parents(&mut self, rel: &str) -> Result<Parents, Error> {
+        // Every directory above a ready one was found ready first.
+        let parent = rel.rsplit_once('/').map(|(parent, _)| parent);
+        if parent.is_none_or(|parent| self.dirs.0.get(parent) == Some(&DirState::Ready)) {
+            return Ok(Parents::Ready);
+        }
+        for (end, _) in rel.match_indices('/') {
+            match self.dir_state(&rel[..end], rel)? {
+                DirState::Ready => {}
+                DirState::Missing => return Ok(Parents::Missing),
+                DirState::Blocked => return Ok(Parents::Blocked),
             }
         }
         Ok(Parents::Ready)
     }
 
+    /// Returns what is at the directory `dir` above `target`, inspecting it the first time.
+    fn dir_state(&mut self, dir: &str, target: &str) -> Result<DirState, Error> {
+        if let Some(state) = self.dirs.0.get(dir) {
+            return Ok(*state);
+        }
+        let path = self.run.workspace.join(dir);
+        let state = match symlink_metadata(&path)? {
+            Some(metadata) if metadata.is_dir() => DirState::Ready,
+            Some(metadata) if metadata.file_type().is_symlink() => {
+                return Err(Error::SymlinkInPath {
+                    path,
+                    target: target.to_owned(),
+                })
+            }
+            Some(_) => DirState::Blocked,
+            None => DirState::Missing,
+        };
+        self.dirs.0.insert(dir.to_owned(), state);
+        Ok(state)
+    }
+
     /// Creates the directories above `rel`. A file in the way is replaced if its content is
     /// in the cache or the checkout is forced. Otherwise it is kept and `false` is returned.
     fn create_parents(&mut self, rel: &str, kind: HashKind) -> Result<bool, Error> {
-        let mut path = self.workspace.to_path_buf();
-        let components: Vec<&str> = rel.split('/').collect();
-        for (depth, component) in components[..components.len() - 1].iter().enumerate() {
-            path.push(component);
-            match symlink_metadata(&path)? {
-                Some(metadata) if metadata.is_dir() => continue,
-                Some(metadata) if metadata.file_type().is_symlink() => {
-                    return Err(Error::SymlinkInPath {
-                        path,
-                        target: rel.to_owned(),
-                    })
-                }
-                Some(_) => {
-                    let blocking = components[..=depth].join("/");
-                    if !self.options.force && !self.content_in_cache(&path, kind) {
-                        self.keep(&blocking, &format!("is a file where {rel:?} needs a directory, and its content is not in the cache; commit it, or use --force to replace it"));
+        for (end, _) in rel.match_indices('/') {
+            let dir = &rel[..end];
+            let path = self.run.workspace.join(dir);
+            match self.dir_state(dir, rel)? {
+                DirState::Ready => continue,
+                DirState::Blocked => {
+                    if !self.run.options.force && !self.run.content_in_cache(&path, kind) {
+                        self.keep(dir, &format!("is a file where {rel:?} needs a directory, and its content is not in the cache; commit it, or use --force to replace it"));
                         return Ok(false);
                     }
                     remove_file(&path)?;
-                    self.report.updated.push(blocking);
+                    self.done(dir, Outcome::Updated);
                     create_dir(&path)?;
                 }
-                None => create_dir(&path)?,
+                DirState::Missing => create_dir(&path)?,
             }
+            self.dirs.0.insert(dir.to_owned(), DirState::Ready);
         }
         Ok(true)
     }
 
+    fn done(&mut self, path: &str, outcome: Outcome) {
+        self.steps.push(Step::Done {
+            path: path.to_owned(),
+            outcome,
+        });
+    }
+
+    fn keep(&mut self, path: &str, reason: &str) {
+        self.done(path, kept(path, reason));
+    }
+}
+
+impl Run<'_> {
+    /// Decides what to do with one planned file and does it.
+    fn settle(&self, job: &FileJob) -> Result<Outcome, Error> {
+        let target = self.workspace.join(&job.rel);
+        let object = self.cache.object_path(&job.key);
+        let Some(metadata) = &job.existing else {
+            self.materialise(&target, &job.key, job.isexec)?;
+            return Ok(Outcome::Updated);
+        };
+
+        let state = self.inspect_target(&target, &job.key, &object, metadata)?;
+        if let Target::Same { exclusive, mode } = state {
+            let lacks_exec = job.isexec && mode & OWNER_EXEC == 0;
+            if lacks_exec && exclusive {
+                set_mode(&target, mode | OWNER_EXEC)?;
+            } else if lacks_exec && self.cache.contains(&job.key) {
+                // A link shares the read-only cache file, whose mode must not change.
+                self.materialise(&target, &job.key, true)?;
+                return Ok(Outcome::Updated);
+            }
+            return Ok(Outcome::Unchanged);
+        }
+
+        // Something damaged at the object's path is not missing: materialise reports it.
+        if matches!(self.cache.inspect(&job.key, None), Ok(None)) {
+            return Ok(missing(&job.rel, &job.key));
+        }
+        if let Target::Differs { in_cache: false } = state {
+            if !self.options.force {
+                return Ok(kept(&job.rel, EDITED_REASON));
+            }
+        }
+        self.materialise(&target, &job.key, job.isexec)?;
+        Ok(Outcome::Updated)
+    }
+
+    /// Compares the existing file or link at `target`, whose `lstat` is `metadata`, with
+    /// the object `key`.
     fn inspect_target(
         &self,
         target: &Path,
         key: &ObjectKey,
         object: &Path,
+        metadata: &fs::Metadata,
     ) -> Result<Target, Error> {
-        let Some(metadata) = symlink_metadata(target)? else {
-            return Ok(Target::Absent);
-        };
-        if metadata.is_dir() {
-            return Ok(Target::Directory);
-        }
-
         // Follow a symbolic link only to read: the link itself is what gets replaced.
         let is_link = metadata.file_type().is_symlink();
         let content = if is_link {
@@ -482,7 +694,7 @@ impl Run<'_> {
                 _ => return Ok(Target::Differs { in_cache: false }),
             }
         } else if metadata.is_file() {
-            metadata
+            metadata.clone()
         } else {
             // Reading a FIFO, socket or device could block, and it has no file content.
             return Ok(Target::Differs { in_cache: false });
@@ -532,6 +744,9 @@ impl Run<'_> {
     /// [`Error::DamagedObject`] is returned.
     fn materialise(&self, target: &Path, key: &ObjectKey, isexec: bool) -> Result<(), Error> {
         let object = self.cache.object_path(key);
+        if let Some(error) = self.moved_aside(key, target) {
+            return Err(error);
+        }
         if let Err(defect) = self.cache.inspect(key, self.sizes.get(key).copied()) {
             return Err(self.damaged(key, target, defect.to_string()));
         }
@@ -541,7 +756,7 @@ impl Run<'_> {
             if isexec && matches!(link_type, LinkType::Hardlink | LinkType::Symlink) {
                 continue;
             }
-            if self.unsupported.borrow().contains(&link_type) {
+            if self.unsupported.contains(&link_type) {
                 continue;
             }
             match link_to_temp(link_type, key, &object, dir, isexec) {
@@ -553,7 +768,7 @@ impl Run<'_> {
                 Err(LinkError::Io(e)) => {
                     tracing::debug!(%link_type, target = %target.display(), error = %e, "link type failed, trying the next one");
                     if is_unsupported(&e) {
-                        self.unsupported.borrow_mut().push(link_type);
+                        self.unsupported.insert(link_type);
                     }
                 }
             }
@@ -563,7 +778,12 @@ impl Run<'_> {
             None => match link_to_temp(LinkType::Copy, key, &object, dir, isexec) {
                 Ok(path) => (path, LinkType::Copy),
                 Err(LinkError::Mismatch(problem)) => return Err(self.damaged(key, target, problem)),
-                Err(LinkError::Io(e)) => return Err(io_error("copy the cache file to", target)(e)),
+                Err(LinkError::Io(e)) => {
+                    // Another thread may have moved the object aside while this one read it.
+                    return Err(self
+                        .moved_aside(key, target)
+                        .unwrap_or_else(|| io_error("copy the cache file to", target)(e)));
+                }
             },
         };
         temp.persist(target)
@@ -572,30 +792,41 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Returns the error for `target` if this checkout already moved `key` aside.
+    fn moved_aside(&self, key: &ObjectKey, target: &Path) -> Option<Error> {
+        let moved = self.damaged.lock().unwrap_or_else(PoisonError::into_inner);
+        let problem = moved.get(key)?.clone();
+        Some(Error::DamagedObject {
+            key: *key,
+            object: self.cache.object_path(key),
+            target: target.to_path_buf(),
+            problem,
+        })
+    }
+
     /// Moves the damaged cache object `key` aside and builds the error that names it.
+    ///
+    /// Paths that share the object report what the first one found: the object is moved
+    /// aside once.
     fn damaged(&self, key: &ObjectKey, target: &Path, problem: String) -> Error {
         let object = self.cache.object_path(key);
-        let problem = match self.cache.move_aside(key) {
-            Ok(aside) => format!("{problem} (moved to {})", aside.display()),
-            Err(error) => format!(
-                "{problem} (and it could not be moved aside: {})",
-                crate::share::error_chain(&error)
-            ),
-        };
+        let mut moved = self.damaged.lock().unwrap_or_else(PoisonError::into_inner);
+        let problem = moved
+            .entry(*key)
+            .or_insert_with(|| match self.cache.move_aside(key) {
+                Ok(aside) => format!("{problem} (moved to {})", aside.display()),
+                Err(error) => format!(
+                    "{problem} (and it could not be moved aside: {})",
+                    crate::share::error_chain(&error)
+                ),
+            })
+            .clone();
         Error::DamagedObject {
             key: *key,
             object,
             target: target.to_path_buf(),
             problem,
         }
-    }
-
-    fn keep(&mut self, path: &str, reason: &str) {
-        tracing::debug!(path, reason, "keeping workspace file");
-        self.report.kept.push(Kept {
-            path: path.to_owned(),
-            reason: reason.to_owned(),
-        });
     }
 }
 
@@ -688,6 +919,30 @@ fn is_unsupported(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::Unsupported | io::ErrorKind::CrossesDevices | io::ErrorKind::InvalidInput
     )
+}
+
+fn missing(path: &str, key: &ObjectKey) -> Outcome {
+    tracing::debug!(path, object = %key, "object missing from the cache");
+    Outcome::Missing(*key)
+}
+
+fn kept(path: &str, reason: &str) -> Outcome {
+    tracing::debug!(path, reason, "keeping workspace file");
+    Outcome::Kept(reason.to_owned())
+}
+
+/// Removes each directory of `dirs` that is empty, and then each parent that became empty,
+/// up to `root`, deepest first so that a parent is empty before it is tried.
+fn remove_empty_dirs(root: &Path, dirs: &BTreeSet<PathBuf>) {
+    for dir in dirs.iter().rev() {
+        let mut dir: &Path = dir;
+        while dir != root && fs::remove_dir(dir).is_ok() {
+            match dir.parent() {
+                Some(parent) => dir = parent,
+                None => break,
+            }
+        }
+    }
 }
 
 fn io_error<'a>(operation: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {

@@ -41,7 +41,7 @@ pub struct Options {
     pub fetch: bool,
     /// Storage chosen with `-r`, overriding the default.
     pub storage: Option<String>,
-    /// Concurrent transfers.
+    /// Concurrent transfers, and threads that write workspace files.
     pub jobs: usize,
 }
 
@@ -139,6 +139,7 @@ fn materialise(
     let checkout_options = checkout::Options {
         link_types: project.config().link_types()?,
         force: options.force,
+        jobs: options.jobs,
     };
     outcome.report = checkout::checkout(root, project.cache(), &items, &checkout_options)?;
     Ok(outcome)

@@ -4,9 +4,6 @@ use super::*;
 use crate::manifest::Entry;
 use crate::test_support::{key, list_files, md5_key, mode, unpack_fixture};
 
-const EDITED_REASON: &str =
-    "has changes that are not in the cache; commit them, or use --force to overwrite them";
-
 struct Setup {
     _dir: tempfile::TempDir,
     workspace: PathBuf,
@@ -59,6 +56,7 @@ impl Setup {
         let options = Options {
             link_types: link_types.to_vec(),
             force,
+            ..Options::default()
         };
         checkout(&self.workspace, &self.cache, items, &options)
     }
@@ -474,7 +472,7 @@ fn workspace_root_may_be_a_symlink() {
     symlink(&s.workspace, &link).expect("symlink");
     let options = Options {
         link_types: vec![LinkType::Copy],
-        force: false,
+        ..Options::default()
     };
 
     let report = checkout(
@@ -748,6 +746,30 @@ fn set_aside(s: &Setup, object: &ObjectKey) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Asserts that `error` reports the cache object `object`, which holds `bytes`, as
+/// corrupt and moved aside, so that `target` was not written.
+fn assert_corrupt(s: &Setup, error: &Error, object: ObjectKey, target: &Path, bytes: &[u8]) {
+    let Error::DamagedObject {
+        key,
+        object: path,
+        target: reported,
+        problem,
+    } = error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*key, object);
+    assert_eq!(*path, s.cache.object_path(&object));
+    assert_eq!(reported, target);
+    let actual = md5_key(bytes).id.hex();
+    assert!(
+        problem.starts_with(&format!(
+            "is corrupt: its content hashes to {actual} (moved to "
+        )),
+        "{problem}"
+    );
+}
+
 #[test]
 fn corrupt_copy_is_never_renamed_into_place() {
     let s = setup();
@@ -761,25 +783,7 @@ fn corrupt_copy_is_never_renamed_into_place() {
         .run(&[item("out.txt", new, false)], &[LinkType::Copy], false)
         .expect_err("corrupt");
 
-    let Error::DamagedObject {
-        key: k,
-        object,
-        target,
-        problem,
-    } = &error
-    else {
-        panic!("{error:?}");
-    };
-    assert_eq!(*k, new);
-    assert_eq!(*object, s.cache.object_path(&new));
-    assert_eq!(*target, s.path("out.txt"));
-    let actual = md5_key(b"new versioN\n").id.hex();
-    assert!(
-        problem.starts_with(&format!(
-            "is corrupt: its content hashes to {actual} (moved to "
-        )),
-        "{problem}"
-    );
+    assert_corrupt(&s, &error, new, &s.path("out.txt"), b"new versioN\n");
     assert_eq!(fs::read(s.path("out.txt")).expect("read"), b"old version\n");
     assert_eq!(list_files(&s.workspace), vec!["out.txt".to_owned()]);
     let aside = set_aside(&s, &new);
@@ -855,4 +859,164 @@ fn corrupt_member_stops_the_directory_without_a_partial_file() {
 
     assert!(matches!(error, Error::DamagedObject { .. }), "{error:?}");
     assert_eq!(list_files(&s.workspace), vec!["data/a.txt".to_owned()]);
+}
+
+/// Runs a checkout of `items` into `workspace` with copies on `jobs` threads.
+fn run_jobs(s: &Setup, workspace: &Path, items: &[Item], jobs: usize) -> Result<Report, Error> {
+    let options = Options {
+        link_types: vec![LinkType::Copy],
+        force: false,
+        jobs,
+    };
+    checkout(workspace, &s.cache, items, &options)
+}
+
+/// Contents of 300 members in nested folders; each is distinct, so each is its own object.
+fn many_members() -> Vec<(String, Vec<u8>)> {
+    (0..300)
+        .map(|i| {
+            (
+                format!("d{}/s{}/f{i:03}.txt", i % 7, i % 3),
+                format!("member {i}\n").into_bytes(),
+            )
+        })
+        .collect()
+}
+
+/// Inserts the members of [`many_members`] and their manifest; returns both.
+fn insert_many_members(s: &Setup) -> (Vec<(String, Vec<u8>)>, ObjectKey) {
+    let members = many_members();
+    let files: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(relpath, bytes)| (relpath.as_str(), bytes.as_slice()))
+        .collect();
+    let dir_key = s.insert_dir(&files);
+    (members, dir_key)
+}
+
+/// Lays out a workspace where some members are unchanged, some hold an older cached
+/// version, some hold uncommitted edits, and some are absent.
+fn prepare_mixed_workspace(workspace: &Path, members: &[(String, Vec<u8>)]) {
+    for (i, (relpath, bytes)) in members.iter().enumerate() {
+        let path = workspace.join("data").join(relpath);
+        fs::create_dir_all(path.parent().expect("parent")).expect("create folders");
+        match i % 4 {
+            0 => fs::write(&path, bytes).expect("write unchanged"),
+            1 => fs::write(&path, b"old version\n").expect("write cached old version"),
+            2 => fs::write(&path, format!("edit {i}\n")).expect("write edit"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn parallel_checkout_matches_one_thread() {
+    let s = setup();
+    s.insert(b"old version\n");
+    let (members, dir_key) = insert_many_members(&s);
+    let single = s.outside.join("single");
+    let many = s.outside.join("many");
+    for workspace in [&single, &many] {
+        fs::create_dir(workspace).expect("create workspace");
+        prepare_mixed_workspace(workspace, &members);
+    }
+    let items = [item("data", dir_key, false)];
+
+    let one = run_jobs(&s, &single, &items, 1).expect("one thread");
+    let four = run_jobs(&s, &many, &items, 4).expect("four threads");
+
+    assert_eq!(four.updated, one.updated);
+    assert_eq!(four.unchanged, one.unchanged);
+    assert_eq!(four.kept, one.kept);
+    assert_eq!(four.missing, one.missing);
+    assert_eq!(four.unchanged, 75);
+    assert_eq!(four.updated.len(), 150);
+    assert_eq!(four.kept.len(), 75);
+    assert_eq!(four.kept[0], kept("data/d0/s0/f042.txt", EDITED_REASON));
+    assert_eq!(list_files(&many), list_files(&single));
+    for (i, (relpath, bytes)) in members.iter().enumerate() {
+        let path = many.join("data").join(relpath);
+        let expected = match i % 4 {
+            2 => format!("edit {i}\n").into_bytes(),
+            _ => bytes.clone(),
+        };
+        assert_eq!(fs::read(&path).expect("read"), expected, "{relpath}");
+        assert_eq!(mode(&path), 0o644, "{relpath}");
+    }
+}
+
+#[test]
+fn parallel_checkout_reports_the_first_error_in_item_order() {
+    let s = setup();
+    let (members, dir_key) = insert_many_members(&s);
+    let first_bad = md5_key(&members[120].1);
+    let second_bad = md5_key(&members[40].1);
+    overwrite_object(&s, &first_bad, b"damaged\n");
+    overwrite_object(&s, &second_bad, b"damaged too\n");
+    // The manifest sorts members by path, and member 40 sorts after member 120.
+    let manifest = Manifest::new(
+        members
+            .iter()
+            .map(|(relpath, bytes)| Entry {
+                relpath: relpath.clone(),
+                id: md5_key(bytes).id,
+            })
+            .collect(),
+    );
+    let order: Vec<&str> = manifest
+        .entries()
+        .iter()
+        .map(|entry| entry.relpath.as_str())
+        .collect();
+    let position = |relpath: &str| {
+        order
+            .iter()
+            .position(|p| *p == relpath)
+            .expect("listed member")
+    };
+    assert!(position(&members[120].0) < position(&members[40].0));
+
+    let error = run_jobs(&s, &s.workspace, &[item("data", dir_key, false)], 4)
+        .expect_err("damaged members");
+
+    let Error::DamagedObject { key, target, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*key, first_bad);
+    assert_eq!(*target, s.path(&format!("data/{}", members[120].0)));
+    let written = list_files(&s.workspace);
+    for relpath in &order[..position(&members[120].0)] {
+        assert!(
+            written.contains(&format!("data/{relpath}")),
+            "{relpath} comes before the error and must be written"
+        );
+    }
+    assert!(!written.contains(&format!("data/{}", members[120].0)));
+    assert!(!written.contains(&format!("data/{}", members[40].0)));
+}
+
+#[test]
+fn damaged_object_shared_by_many_paths_is_moved_aside_once() {
+    let s = setup();
+    let shared = b"same content\n".as_slice();
+    let files: Vec<(String, &[u8])> = (0..40)
+        .map(|i| (format!("copy{i:02}.txt"), shared))
+        .collect();
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), *b)).collect();
+    let dir_key = s.insert_dir(&files);
+    let object = md5_key(shared);
+    overwrite_object(&s, &object, b"same contenT\n");
+
+    let error = run_jobs(&s, &s.workspace, &[item("data", dir_key, false)], 4)
+        .expect_err("damaged shared object");
+
+    assert_corrupt(
+        &s,
+        &error,
+        object,
+        &s.path("data/copy00.txt"),
+        b"same contenT\n",
+    );
+    assert_eq!(set_aside(&s, &object).len(), 1);
+    assert_eq!(list_files(&s.workspace), Vec::<String>::new());
 }
