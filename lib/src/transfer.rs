@@ -121,8 +121,9 @@ pub enum FailureKind {
 ///
 /// Stages, in order:
 /// 1. Expand `.dir` roots from the cache.
-/// 2. Ask the storage which objects it lacks, in one call; a stored object of another size
-///    than the metafile's (or the cache's) counts as absent.
+/// 2. Ask the storage which objects it lacks; a stored object of another size than the
+///    metafile's (or the cache's) counts as absent. Without [`Options::verify`], the members
+///    of a `.dir` already stored are assumed stored and not queried, as `dvc push` does.
 /// 3. With [`Options::verify`], download and hash every other stored object, and mark the
 ///    corrupt ones for replacement.
 /// 4. Upload the missing and corrupt files and members, largest first, on `options.jobs`
@@ -177,17 +178,23 @@ pub fn upload(
             size.map(|size| (*key, size))
         })
         .collect();
-    let mut missing: HashSet<ObjectKey> =
-        match storage.missing(&candidates.keys, &expected_sizes, options.jobs) {
-            Ok(missing) => missing.into_iter().collect(),
-            Err(error) => {
-                let message = error_chain(&error);
-                for key in &roots {
-                    recorder.fail(*key, FailureKind::Io, message.clone());
-                }
-                return recorder.into_report();
+    let mut missing: HashSet<ObjectKey> = match find_missing(
+        storage,
+        &roots,
+        &candidates.keys,
+        &dirs,
+        &expected_sizes,
+        options,
+    ) {
+        Ok(missing) => missing,
+        Err(error) => {
+            let message = error_chain(&error);
+            for key in &roots {
+                recorder.fail(*key, FailureKind::Io, message.clone());
             }
-        };
+            return recorder.into_report();
+        }
+    };
 
     // Stored objects that are there but hash to something else.
     let mut corrupt: HashSet<ObjectKey> = HashSet::new();
@@ -371,6 +378,74 @@ pub fn upload(
 
     progress.finish();
     recorder.into_report()
+}
+
+/// Returns the `candidates`, which are `roots` and the members of the `.dir` roots `dirs`,
+/// that `storage` lacks. A stored object of another size than
+/// `expected_sizes` counts as absent.
+///
+/// Without [`Options::verify`], the `.dir` manifests are queried first, and the members of
+/// each stored one are assumed stored and not queried, as `dvc push` does. A member that
+/// is also a file root, or a member of a `.dir` the storage lacks, is still queried. The
+/// assumption holds for storages this engine writes, because a `.dir` goes up only after
+/// all of its members did.
+fn find_missing(
+    storage: &dyn Storage,
+    roots: &[ObjectKey],
+    candidates: &[ObjectKey],
+    dirs: &[(ObjectKey, Result<Manifest, cache::Error>)],
+    expected_sizes: &HashMap<ObjectKey, u64>,
+    options: &Options,
+) -> Result<HashSet<ObjectKey>, storage::Error> {
+    if options.verify || dirs.is_empty() {
+        let missing = storage.missing(candidates, expected_sizes, options.jobs)?;
+        return Ok(missing.into_iter().collect());
+    }
+
+    let dir_keys: Vec<ObjectKey> = dirs.iter().map(|(key, _)| *key).collect();
+    let mut missing: HashSet<ObjectKey> = storage
+        .missing(&dir_keys, expected_sizes, options.jobs)?
+        .into_iter()
+        .collect();
+    let mut assumed: HashSet<ObjectKey> = HashSet::new();
+    let mut needed: HashSet<ObjectKey> = roots
+        .iter()
+        .filter(|key| !key.id.is_dir())
+        .copied()
+        .collect();
+    for (key, manifest) in dirs {
+        let Ok(manifest) = manifest else {
+            continue;
+        };
+        let members = manifest
+            .entries()
+            .iter()
+            .map(|entry| ObjectKey::new(key.kind, entry.id));
+        if missing.contains(key) {
+            needed.extend(members);
+        } else {
+            assumed.extend(members);
+        }
+    }
+    let dir_set: HashSet<ObjectKey> = dir_keys.iter().copied().collect();
+    let rest: Vec<ObjectKey> = candidates
+        .iter()
+        .filter(|key| !dir_set.contains(key))
+        .filter(|key| !assumed.contains(key) || needed.contains(key))
+        .copied()
+        .collect();
+    tracing::debug!(
+        dirs = dir_keys.len(),
+        stored_dirs = dir_keys.len() - missing.len(),
+        assumed_stored = candidates.len() - dir_keys.len() - rest.len(),
+        queried = rest.len(),
+        storage = %storage.describe(),
+        "skipped querying the members of stored directories"
+    );
+    if !rest.is_empty() {
+        missing.extend(storage.missing(&rest, expected_sizes, options.jobs)?);
+    }
+    Ok(missing)
 }
 
 /// Records one upload, and a replacement among the replaced objects.

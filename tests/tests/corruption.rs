@@ -500,18 +500,25 @@ fn push_verify_replaces_corrupt_local_storage_objects() {
         damage(&object_path(&setup.storage, id), kind);
     }
 
-    // A plain push trusts a stored file of the right size, so flipped bytes stay.
+    // A plain push trusts a stored file of the right size, so flipped bytes stay. It also
+    // trusts a stored `.dir` for its members, as `dvc push` does, so the damaged members
+    // weights.bin and layers/l0.txt of the model directory stay too.
     sandbox.exp(&setup.project, &["push", "origin", "-A"]);
     assert_ne!(
         md5_of(&object_path(&setup.storage, PREDICTIONS)),
         PREDICTIONS
     );
-    for (id, _) in &damaged[1..] {
-        assert_eq!(
-            md5_of(&object_path(&setup.storage, id)),
-            *id,
-            "a plain push left {id} damaged"
-        );
+    let labels = damaged[2].0;
+    assert_eq!(md5_of(&object_path(&setup.storage, labels)), labels);
+    for (id, kind) in [damaged[1], damaged[3]] {
+        let path = object_path(&setup.storage, id);
+        match kind {
+            Kind::Truncated => assert_ne!(md5_of(&path), id, "a plain push rewrote {id}"),
+            _ => assert!(
+                fs::symlink_metadata(&path).expect("lstat").is_symlink(),
+                "a plain push rewrote {id}"
+            ),
+        }
     }
 
     let output = sandbox.exp(&setup.project, &["push", "origin", "-A", "--verify"]);
@@ -520,7 +527,7 @@ fn push_verify_replaces_corrupt_local_storage_objects() {
         &out,
         &format!("replaced 1 corrupt object in storage 'storage': {PREDICTIONS}"),
     );
-    assert!(out.contains("1 file uploaded to 'storage'"), "{out}");
+    assert!(out.contains("3 files uploaded to 'storage'"), "{out}");
     for file in files_under(&setup.storage) {
         if file.split('/').any(|part| part.starts_with('.')) {
             continue;

@@ -62,6 +62,7 @@ struct Instrumented {
     failing_puts: HashSet<ObjectKey>,
     transient_failures: AtomicU64,
     opens: AtomicU64,
+    contains_calls: AtomicU64,
     /// When set, records for each opened file object whether this `.dir` was already in the cache.
     watch_dir: Option<(PathBuf, ObjectKey)>,
     dir_seen_early: Mutex<Vec<bool>>,
@@ -76,6 +77,7 @@ impl Instrumented {
             failing_puts: HashSet::new(),
             transient_failures: AtomicU64::new(0),
             opens: AtomicU64::new(0),
+            contains_calls: AtomicU64::new(0),
             watch_dir: None,
             dir_seen_early: Mutex::new(Vec::new()),
         }
@@ -103,6 +105,7 @@ impl Storage for Instrumented {
     }
 
     fn contains(&self, key: &ObjectKey) -> Result<bool, storage::Error> {
+        self.contains_calls.fetch_add(1, Ordering::SeqCst);
         self.inner.contains(key)
     }
 
@@ -264,6 +267,84 @@ fn upload_sends_dir_after_its_members() {
             );
         }
     }
+}
+
+#[test]
+fn upload_trusts_a_stored_dir_for_its_members() {
+    let (fixture, cache) = seed_cache();
+    let storage_root = fixture.path().join("storage-out");
+    let storage = Instrumented::new(storage_root.clone());
+    assert!(upload(&cache, &storage, &main_roots(), &options(4), &Silent).is_success());
+    remove_object(&storage_root, &key(WEIGHTS));
+    storage.puts.lock().expect("lock").clear();
+    storage.contains_calls.store(0, Ordering::SeqCst);
+
+    let report = upload(&cache, &storage, &main_roots(), &options(4), &Silent);
+
+    assert!(report.is_success(), "{:?}", report.failed);
+    assert_eq!(report.transferred, Vec::<ObjectKey>::new());
+    assert_eq!(report.already_present, 20);
+    assert!(storage.puts.lock().expect("lock").is_empty());
+    // Two `.dir` roots, then the two file roots; no member of a stored `.dir`.
+    assert_eq!(storage.contains_calls.load(Ordering::SeqCst), 4);
+    assert!(!key(WEIGHTS).path_under(&storage_root).exists());
+
+    let verify = Options {
+        verify: true,
+        ..options(4)
+    };
+    let report = upload(&cache, &storage, &main_roots(), &verify, &Silent);
+
+    assert!(report.is_success(), "{:?}", report.failed);
+    assert_eq!(report.transferred, vec![key(WEIGHTS)]);
+    assert_eq!(report.already_present, 19);
+    assert_eq!(*storage.puts.lock().expect("lock"), vec![key(WEIGHTS)]);
+    assert_eq!(
+        Cache::new(storage_root.clone()).verify(&key(WEIGHTS)).ok(),
+        fs::metadata(cache.object_path(&key(WEIGHTS)))
+            .ok()
+            .map(|m| m.len())
+    );
+}
+
+#[test]
+fn upload_queries_members_of_a_dir_the_storage_lacks() {
+    let (fixture, cache) = seed_cache();
+    let storage_root = fixture.path().join("storage-out");
+    let storage = Instrumented::new(storage_root.clone());
+    assert!(upload(&cache, &storage, &main_roots(), &options(4), &Silent).is_success());
+    remove_object(&storage_root, &key(WEIGHTS));
+    remove_object(&storage_root, &key(MODEL));
+    storage.puts.lock().expect("lock").clear();
+    storage.contains_calls.store(0, Ordering::SeqCst);
+
+    let report = upload(&cache, &storage, &main_roots(), &options(1), &Silent);
+
+    assert!(report.is_success(), "{:?}", report.failed);
+    assert_eq!(report.transferred, vec![key(WEIGHTS), key(MODEL)]);
+    assert_eq!(
+        *storage.puts.lock().expect("lock"),
+        vec![key(WEIGHTS), key(MODEL)]
+    );
+    // Two `.dir` roots, the four members of the absent one, and the two file roots.
+    assert_eq!(storage.contains_calls.load(Ordering::SeqCst), 8);
+}
+
+#[test]
+fn upload_queries_a_file_root_that_a_stored_dir_lists() {
+    let (fixture, cache) = seed_cache();
+    let storage_root = fixture.path().join("storage-out");
+    let storage = Instrumented::new(storage_root.clone());
+    let roots = vec![key(MODEL), key(WEIGHTS)];
+    assert!(upload(&cache, &storage, &roots, &options(4), &Silent).is_success());
+    remove_object(&storage_root, &key(WEIGHTS));
+    storage.puts.lock().expect("lock").clear();
+
+    let report = upload(&cache, &storage, &roots, &options(4), &Silent);
+
+    assert!(report.is_success(), "{:?}", report.failed);
+    assert_eq!(report.transferred, vec![key(WEIGHTS)]);
+    assert_eq!(*storage.puts.lock().expect("lock"), vec![key(WEIGHTS)]);
 }
 
 #[test]
