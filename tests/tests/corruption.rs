@@ -546,6 +546,28 @@ fn push_verify_replaces_corrupt_local_storage_objects() {
     assert_fresh_clone_matches(&setup, None);
 }
 
+#[test]
+fn push_trusts_a_stored_directory_until_verify() {
+    let setup = Setup::new();
+    let sandbox = &setup.sandbox;
+    // layers/l0.txt of exp-wide's model directory, whose `.dir` stays in the storage.
+    let member = "fb0c5192510398d4710e4d18959e7bd5";
+    let stored = object_path(&setup.storage, member);
+    fs::remove_file(&stored).expect("remove the stored member");
+
+    // As with `dvc push`, a stored `.dir` stands for its members, which are not queried.
+    let output = sandbox.exp(&setup.project, &["push", "origin", "-A"]);
+    let out = stdout(&output);
+    assert!(out.contains("0 files uploaded to 'storage'"), "{out}");
+    assert!(!stored.exists());
+
+    let output = sandbox.exp(&setup.project, &["push", "origin", "-A", "--verify"]);
+    let out = stdout(&output);
+    assert!(out.contains("1 file uploaded to 'storage'"), "{out}");
+    assert_eq!(md5_of(&stored), member);
+    assert_eq!(mode(&stored), 0o444);
+}
+
 /// Clones origin.git into a new folder, pulls every experiment (from `storage_config`,
 /// when given, as `.dvc/config` and `.dvc/config.local`) and checks each one out.
 fn assert_fresh_clone_matches(setup: &Setup, storage_config: Option<(&str, &str)>) {
