@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic_write::{self, Existing, WriteError};
 use crate::manifest::{self, Manifest};
-use crate::object::{hash_reader, Hasher, ObjectKey};
+use crate::object::{hash_open_file, Hasher, ObjectKey};
 
 /// Largest `.dir` manifest read into memory: 512 MiB, several million entries of about 80 bytes.
 pub const MAX_MANIFEST_SIZE: u64 = 512 * 1024 * 1024;
@@ -227,7 +227,7 @@ impl Cache {
     pub fn verify(&self, key: &ObjectKey) -> Result<u64, Error> {
         let path = self.object_path(key);
         let file = self.open_object(key, &path)?;
-        let (digest, size) = hash_reader(key.kind, file).map_err(|source| Error::Read {
+        let (digest, size) = hash_open_file(key.kind, file).map_err(|source| Error::Read {
             key: *key,
             origin: path.display().to_string(),
             source,

@@ -101,3 +101,104 @@ fn layout_paths_follow_dvc() {
         "b1/946ac92492d2347c6235b4d2611184.dir"
     );
 }
+
+/// Nine MiB of text lines with CRLF endings, then binary bytes: large enough to be read
+/// ahead, with text and binary chunks for `md5-dos2unix`.
+fn large_mixed_content() -> Vec<u8> {
+    let mut data = Vec::with_capacity(9 << 20);
+    let mut line = 0u32;
+    while data.len() < 5 << 20 {
+        data.extend_from_slice(format!("row {line},value {}\r\n", line * 7).as_bytes());
+        line += 1;
+    }
+    let mut state = 0x2545_f491_u32;
+    while data.len() < 9 << 20 {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        data.push(state as u8);
+    }
+    data
+}
+
+#[test]
+fn large_files_hash_the_same_when_read_ahead() {
+    let data = large_mixed_content();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("large");
+    std::fs::write(&path, &data).expect("write");
+
+    for kind in [HashKind::Md5, HashKind::Md5Dos2Unix] {
+        let streamed = hash_reader(kind, &data[..]).expect("in-memory read");
+        assert_eq!(
+            hash_file(kind, &path).expect("hash file"),
+            streamed,
+            "{kind:?}"
+        );
+        assert_eq!(
+            hash_read_ahead(kind, &data[..]).expect("read ahead"),
+            streamed,
+            "{kind:?}"
+        );
+    }
+    let (digest, len) = hash_file(HashKind::Md5, &path).expect("hash file");
+    assert_eq!(len, 9 << 20);
+    let md5sum = std::process::Command::new("md5sum")
+        .arg(&path)
+        .output()
+        .expect("md5sum runs");
+    let printed = String::from_utf8_lossy(&md5sum.stdout);
+    assert_eq!(
+        printed.split_whitespace().next(),
+        Some(hex::encode(digest).as_str())
+    );
+}
+
+/// Yields `chunks` reads of 1000 bytes, an interrupted read before each, then `end`.
+struct Scripted {
+    chunks: usize,
+    interrupt_next: bool,
+    end: Option<io::ErrorKind>,
+}
+
+impl Read for Scripted {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        self.interrupt_next = !self.interrupt_next;
+        if !self.interrupt_next {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        if self.chunks == 0 {
+            return match self.end {
+                Some(kind) => Err(io::Error::new(kind, "the disk went away")),
+                None => Ok(0),
+            };
+        }
+        self.chunks -= 1;
+        let n = buffer.len().min(1000);
+        buffer[..n].fill(b'a');
+        Ok(n)
+    }
+}
+
+#[test]
+fn read_ahead_retries_interrupted_reads_and_stops_at_an_error() {
+    let reader = Scripted {
+        chunks: 7,
+        interrupt_next: false,
+        end: None,
+    };
+    let expected = hash_reader(HashKind::Md5, &[b'a'; 7000][..]).expect("in-memory read");
+    assert_eq!(
+        hash_read_ahead(HashKind::Md5, reader).expect("read ahead"),
+        expected
+    );
+
+    let failing = Scripted {
+        chunks: 5,
+        interrupt_next: false,
+        end: Some(io::ErrorKind::BrokenPipe),
+    };
+    let error = hash_read_ahead(HashKind::Md5, failing).expect_err("the read error ends it");
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    assert_eq!(error.to_string(), "the disk went away");
+}
