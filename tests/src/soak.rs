@@ -197,7 +197,16 @@ fn disturb(stage: &Stage, operation: Operation, rng: &mut Rng, sandbox: &Sandbox
             for refname in &stage.experiments {
                 let _ = sandbox.git_result(&origin, &["update-ref", "-d", refname]);
             }
-            remove_some(&stage.fixture.join("storage"), rng);
+            let storage = stage.fixture.join("storage");
+            if remove_some(&storage, rng) > 0 {
+                // A push trusts a stored `.dir` for its members, as `dvc push` does, so a
+                // storage emptied by hand loses its manifests with the members.
+                for file in object_files(&storage) {
+                    if file.ends_with(".dir") {
+                        let _ = fs::remove_file(storage.join(&file));
+                    }
+                }
+            }
         }
         Operation::Fetch => {
             for refname in &stage.experiments {
@@ -237,13 +246,16 @@ fn remove_git_locks(git_dir: &Path) -> usize {
     removed
 }
 
-/// Deletes about a third of the object files under `root`.
-fn remove_some(root: &Path, rng: &mut Rng) {
+/// Deletes about a third of the object files under `root` and returns how many it chose.
+fn remove_some(root: &Path, rng: &mut Rng) -> usize {
+    let mut chosen = 0;
     for file in object_files(root) {
         if rng.below(3) == 0 {
             let _ = fs::remove_file(root.join(&file));
+            chosen += 1;
         }
     }
+    chosen
 }
 
 fn command_for(sandbox: &Sandbox, stage: &Stage, operation: Operation) -> Command {
