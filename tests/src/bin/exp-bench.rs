@@ -647,6 +647,9 @@ fn run_rclone(cache: &Path, port: u16, prefix: &str, notes: &mut Vec<String>) ->
                 // the endpoint is plain HTTP.
                 .env_remove("AWS_CA_BUNDLE")
                 .arg("copy")
+                // Objects are compared by size, as our push compares them. Otherwise rclone
+                // reads each S3 object's modification time with a request of its own.
+                .arg("--size-only")
                 .arg("--transfers")
                 .arg(jobs.to_string())
                 .arg(cache)
