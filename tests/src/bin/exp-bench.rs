@@ -431,7 +431,7 @@ fn run_workload(
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     // The disk's write speed varies between runs, so the floor is the median of three copies.
-    // W2's copies take about a minute each, so it gets one.
+    // W2's copies took 28 to 60 s each on the 2-core machine, so it gets one.
     let copies = if workload.small_files > 50_000 { 1 } else { 3 };
     let mut floors: Vec<f64> = (0..copies)
         .map(|attempt| {
