@@ -2,7 +2,7 @@
 //! consistent results: every object complete and verified, no torn file.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 
 use exp_integration_tests::*;
@@ -67,23 +67,7 @@ fn two_pushes_to_one_storage() {
 #[test]
 fn two_fetches_into_one_cache() {
     let sandbox = Sandbox::new();
-    let fixture = sandbox.unpack("seed-project");
-    let project = fixture.join("project");
-    sandbox.git(
-        &project,
-        &[
-            "push",
-            "-q",
-            "exp::../origin.git",
-            "refs/exps/*:refs/exps/*",
-        ],
-    );
-    sandbox.git(&fixture, &["clone", "-q", "origin.git", "clone"]);
-    let clone = fixture.join("clone");
-    sandbox.git(
-        &clone,
-        &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"],
-    );
+    let clone = clone_with_experiment_refs(&sandbox);
 
     let spawn = |rev: &str| {
         sandbox
@@ -116,23 +100,7 @@ fn two_fetches_into_one_cache() {
 #[test]
 fn checkout_while_fetch_runs() {
     let sandbox = Sandbox::new();
-    let fixture = sandbox.unpack("seed-project");
-    let project = fixture.join("project");
-    sandbox.git(
-        &project,
-        &[
-            "push",
-            "-q",
-            "exp::../origin.git",
-            "refs/exps/*:refs/exps/*",
-        ],
-    );
-    sandbox.git(&fixture, &["clone", "-q", "origin.git", "clone"]);
-    let clone = fixture.join("clone");
-    sandbox.git(
-        &clone,
-        &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"],
-    );
+    let clone = clone_with_experiment_refs(&sandbox);
     let wide = "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide";
     sandbox.git(&clone, &["checkout", "-q", wide]);
 
@@ -154,6 +122,7 @@ fn checkout_while_fetch_runs() {
     wait_ok(fetch, "fetch");
     wait_ok(checkout, "checkout");
 
+    let fixture = clone.parent().expect("fixture folder");
     assert_workspace_matches(&clone, &fixture.join("expected/b53a31b-exp-wide.md5"));
     assert_objects_verified(&clone.join(".dvc/cache"));
 }
@@ -213,4 +182,28 @@ fn experiment_refs(sandbox: &Sandbox, repo: &Path) -> Vec<String> {
         .filter(|name| name.split('/').nth(2).is_some_and(|part| part.len() == 2))
         .map(str::to_owned)
         .collect()
+}
+
+/// Pushes seed-project's experiments through the helper, then clones the Git remote and
+/// fetches the experiment refs with plain git, so the clone has the refs and an empty
+/// cache. Returns the clone's path; the unpacked fixture is its parent.
+fn clone_with_experiment_refs(sandbox: &Sandbox) -> PathBuf {
+    let fixture = sandbox.unpack("seed-project");
+    let project = fixture.join("project");
+    sandbox.git(
+        &project,
+        &[
+            "push",
+            "-q",
+            "exp::../origin.git",
+            "refs/exps/*:refs/exps/*",
+        ],
+    );
+    sandbox.git(&fixture, &["clone", "-q", "origin.git", "clone"]);
+    let clone = fixture.join("clone");
+    sandbox.git(
+        &clone,
+        &["fetch", "-q", "origin", "+refs/exps/*:refs/exps/*"],
+    );
+    clone
 }

@@ -22,26 +22,6 @@ const EXP_LR01: &str = "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-
 /// predictions.csv of exp-lr01.
 const LR01_PREDICTIONS: &str = "027eb2f74359ddea3f7ee4ec2f185514";
 
-/// Experiments of seed-project: (baseline short sha, name, full ref).
-const SEED_EXPERIMENTS: [(&str, &str, &str); 4] = [
-    (
-        "b53a31b",
-        "exp-lr01",
-        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01",
-    ),
-    (
-        "b53a31b",
-        "exp-units64",
-        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64",
-    ),
-    ("b53a31b", "exp-wide", EXP_WIDE),
-    (
-        "7030ed6",
-        "exp-units64",
-        "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64",
-    ),
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Flipped,

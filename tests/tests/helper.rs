@@ -6,30 +6,6 @@ use std::path::Path;
 
 use exp_integration_tests::*;
 
-/// Experiments of the seed-project fixture: (baseline short sha, name, full ref).
-const SEED_EXPERIMENTS: [(&str, &str, &str); 4] = [
-    (
-        "b53a31b",
-        "exp-lr01",
-        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-lr01",
-    ),
-    (
-        "b53a31b",
-        "exp-units64",
-        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-units64",
-    ),
-    (
-        "b53a31b",
-        "exp-wide",
-        "refs/exps/b5/3a31b91a80a1abc86d6fe6173d561a53b2dd76/exp-wide",
-    ),
-    (
-        "7030ed6",
-        "exp-units64",
-        "refs/exps/70/30ed6e978329b3071754ce2e041241ccdfe8e0/exp-units64",
-    ),
-];
-
 fn expected_storage_files(fixture: &Path) -> BTreeSet<String> {
     fs::read_to_string(fixture.join("expected/dvc-exp-push-all.txt"))
         .expect("expected list")
