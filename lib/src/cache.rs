@@ -27,7 +27,7 @@ pub enum Defect {
     /// Something other than a regular file is at the object's path.
     #[error("is {kind}, not a file")]
     NotAFile {
-        /// What is there, such as "a directory" or "a FIFO".
+        /// The kind of entry found, such as "a directory" or "a FIFO".
         kind: &'static str,
     },
     /// Nothing can read the file, not even root, such as a symbolic link to a missing file.
@@ -57,14 +57,14 @@ pub enum Error {
         /// The object's path in the cache.
         path: PathBuf,
     },
-    /// What is at the object's path is not a readable file of the right size.
+    /// The entry at the object's path is not a readable file of the right size.
     #[error("object {key} at {path} in the cache {defect}")]
     Damaged {
         /// The object.
         key: ObjectKey,
         /// The object's path in the cache.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The defect found.
         defect: Defect,
     },
     /// The bytes do not hash to the object's id.
@@ -138,16 +138,7 @@ impl Error {
     /// [`Cache::insert_reader`] may report.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Read { source, .. } => matches!(
-                source.kind(),
-                io::ErrorKind::Interrupted
-                    | io::ErrorKind::TimedOut
-                    | io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::NotConnected
-                    | io::ErrorKind::UnexpectedEof
-            ),
+            Error::Read { source, .. } => is_transient_read(source),
             _ => false,
         }
     }
@@ -372,6 +363,21 @@ fn corrupt(key: &ObjectKey, origin: String, actual: [u8; 16]) -> Error {
         expected: key.id.hex(),
         actual: hex::encode(actual),
     }
+}
+
+/// Returns true if and only if a read that failed with `error` may succeed when tried
+/// again: it was interrupted, timed out or lost its connection.
+pub(crate) fn is_transient_read(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::Interrupted
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::NotConnected
+            | io::ErrorKind::UnexpectedEof
+    )
 }
 
 #[cfg(test)]

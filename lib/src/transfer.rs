@@ -9,7 +9,7 @@
 //!
 //! Damaged objects: a download treats a cached object that is not a regular file, or not
 //! of the size its metafile records, as absent. It moves the damaged entry aside (see
-//! [`Cache::move_aside`]), says so at warn level, and downloads the object again. An upload
+//! [`Cache::move_aside`]), logs a warning, and downloads the object again. An upload
 //! with [`Options::verify`] downloads and hashes each stored object that it would
 //! otherwise skip, and writes the cache's verified copy over a corrupt one.
 //!
@@ -615,7 +615,7 @@ pub fn download(
 }
 
 /// Moves the damaged cache entry of `key` aside so a good copy can take its place, and
-/// says so at warn level; returns the reason when it cannot be moved.
+/// logs a warning. Returns the reason when it cannot be moved.
 fn set_aside(cache: &Cache, key: &ObjectKey, error: &cache::Error) -> Result<(), String> {
     match cache.move_aside(key) {
         Ok(aside) => {
@@ -639,24 +639,10 @@ fn stored_at(key: &ObjectKey, storage_name: &str) -> String {
     format!("{} in storage {storage_name}", key.layout_path())
 }
 
-/// Returns true if and only if reading may succeed when tried again.
-fn is_transient_read(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::Interrupted
-            | io::ErrorKind::TimedOut
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::NotConnected
-            | io::ErrorKind::UnexpectedEof
-    )
-}
-
 /// Downloads the stored object `key`, hashes it and returns its size.
 ///
 /// Fails with [`FailureKind::Corrupt`] when the bytes hash to something else or a local
-/// storage holds something other than a readable file, with
+/// storage has something other than a readable file, with
 /// [`FailureKind::MissingInStorage`] when the object is absent, and with
 /// [`FailureKind::Io`] otherwise. Retryable errors are tried again.
 pub(crate) fn verify_stored(
@@ -673,7 +659,7 @@ pub(crate) fn verify_stored(
     };
     let is_retryable = |step: &Step| match step {
         Step::Open(error) => error.is_retryable(),
-        Step::Read(error) => is_transient_read(error),
+        Step::Read(error) => cache::is_transient_read(error),
     };
     let storage_name = storage.describe();
     let (digest, size) = with_retries(key, attempt, is_retryable).map_err(|step| match step {
