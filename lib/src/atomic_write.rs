@@ -53,7 +53,7 @@ pub(crate) enum WriteError {
     Mismatch { actual: [u8; 16] },
 }
 
-/// What to do with an entry already at an object's final name.
+/// Policy for an entry already at an object's final name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Existing {
     /// Keep a regular file there and write nothing.

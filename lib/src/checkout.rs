@@ -135,7 +135,7 @@ pub enum Error {
         object: PathBuf,
         /// The workspace path that was to be written.
         target: PathBuf,
-        /// What is wrong, and where the damaged file was moved.
+        /// The defect, and the path the damaged file was moved to.
         problem: String,
     },
     /// A `.dir` manifest in the cache is unreadable or corrupt.
@@ -285,8 +285,9 @@ struct FileJob {
     rel: String,
     key: ObjectKey,
     isexec: bool,
-    /// What `lstat` found at the target while planning: `None` means nothing, and the
-    /// object is in the cache. A directory never gets here.
+    /// Metadata `lstat` returned for the target while planning. `None` means nothing is
+    /// there and the object is in the cache. Planning handles a directory at the target
+    /// itself, so this is never a directory.
     existing: Option<fs::Metadata>,
 }
 
@@ -309,7 +310,7 @@ enum Parents {
     Blocked,
 }
 
-/// What planning found at one directory between the workspace root and a target.
+/// State of one directory between the workspace root and a target, as planning found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DirState {
     /// A real directory, found or created.
@@ -320,9 +321,9 @@ enum DirState {
     Blocked,
 }
 
-/// The directories planning has inspected, by workspace-relative path, so that each one is
-/// inspected and created at most once per checkout. Every directory this checkout creates
-/// or removes before the pool stage goes through it, so its entries stay true.
+/// Directories that planning has inspected, by workspace-relative path, so that each one is
+/// inspected and created at most once per checkout. Planning records in it every directory
+/// it creates or removes, before the worker threads start, so its entries stay current.
 #[derive(Default)]
 struct DirStates(HashMap<String, DirState>);
 
@@ -740,7 +741,7 @@ impl Run<'_> {
     /// Writes the cache object `key` to `target` with the first link type that works.
     ///
     /// The object must be a regular file of the recorded size, and a copy must hash to
-    /// `key`; otherwise the object is moved aside, `target` is left as it was, and
+    /// `key`. Otherwise the object is moved aside, `target` is left as it was, and
     /// [`Error::DamagedObject`] is returned.
     fn materialise(&self, target: &Path, key: &ObjectKey, isexec: bool) -> Result<(), Error> {
         let object = self.cache.object_path(key);
@@ -834,7 +835,8 @@ impl Run<'_> {
 enum LinkError {
     /// The link type failed; another may work.
     Io(io::Error),
-    /// The copied bytes do not hash to the object's id; the text says what they hash to.
+    /// The copied bytes do not hash to the object's id. The text gives the digest they
+    /// hash to.
     Mismatch(String),
 }
 

@@ -330,7 +330,7 @@ pub fn hash_open_file(kind: HashKind, file: File) -> io::Result<([u8; 16], u64)>
 ///
 /// Memory stays at [`READ_AHEAD_BUFFERS`] buffers: the hashing thread hands each buffer
 /// back once it is hashed. A read error ends the hash with that error.
-pub fn hash_read_ahead(kind: HashKind, reader: impl Read + Send) -> io::Result<([u8; 16], u64)> {
+fn hash_read_ahead(kind: HashKind, reader: impl Read + Send) -> io::Result<([u8; 16], u64)> {
     std::thread::scope(|scope| {
         let (filled_tx, filled_rx) =
             mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(READ_AHEAD_BUFFERS);

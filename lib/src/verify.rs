@@ -21,7 +21,7 @@ pub struct Finding {
     /// True when the object is corrupt or unreadable; false when it could not be checked,
     /// for example because the storage did not answer.
     pub corrupt: bool,
-    /// What is wrong, naming the object, its path and its cache or storage.
+    /// The problem, naming the object, its path and its cache or storage.
     pub message: String,
 }
 

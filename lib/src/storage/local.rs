@@ -95,7 +95,8 @@ impl Storage for LocalStorage {
         expected_sizes: &HashMap<ObjectKey, u64>,
         _jobs: usize,
     ) -> Result<Vec<ObjectKey>, Error> {
-        // One stat per object; a local filesystem answers faster than threads start.
+        // One stat per object, on this thread: a local stat takes less time than starting
+        // threads would.
         let mut missing = Vec::new();
         for key in keys {
             let path = self.object_path(key);
@@ -144,7 +145,8 @@ impl Storage for LocalStorage {
     }
 
     fn replace(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error> {
-        // A rename replaces the read-only file: POSIX asks for write access to the folder only.
+        // A rename replaces the read-only file, because POSIX requires write access to the
+        // folder only.
         self.write(key, source, Existing::Replace)
     }
 

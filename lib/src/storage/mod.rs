@@ -67,7 +67,7 @@ pub enum Error {
         /// The storage's location, without credentials.
         storage: String,
     },
-    /// What a local storage holds under the object's name is not a readable file of the
+    /// The entry a local storage has under the object's name is not a readable file of the
     /// right size.
     #[error("object {key} at {path} in storage {storage} {defect}")]
     Damaged {
@@ -77,7 +77,7 @@ pub enum Error {
         storage: String,
         /// The object's path.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The defect found.
         defect: crate::cache::Defect,
     },
     /// The local file offered for upload does not hash to the object's id, so nothing was stored.
@@ -298,12 +298,12 @@ pub trait Storage: Send + Sync {
     ///
     /// Implementations must verify that the bytes hash to the id and must never expose a
     /// partial or mismatching object under the final name. An object already stored with
-    /// the size of `source` may be kept without rewriting it; one of another size, such as
+    /// the size of `source` may be kept without rewriting it. One of another size, such as
     /// a truncated copy, is written over.
     fn put(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error>;
 
-    /// Uploads like [`Storage::put`], but always writes over what the storage holds under
-    /// the key, for a stored copy found corrupt. A storage that cannot write over an
+    /// Uploads like [`Storage::put`], but always writes over the stored object under the
+    /// key, for a stored copy found corrupt. A storage that cannot write over an
     /// existing object removes it first.
     fn replace(&self, key: &ObjectKey, source: &Path) -> Result<u64, Error>;
 
